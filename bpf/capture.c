@@ -1,0 +1,129 @@
+//go:build ignore
+
+// The capture program of lwtdump. One copy is loaded per attachment (route x
+// hook), with its own constants; all copies share the event and counter maps.
+// Each packet that reaches the hook is sent to user space as a struct
+// sample_hdr followed by the first snaplen bytes of the packet, which start at
+// the network header (LWT programs see no link-layer header). The program
+// never changes the packet and always returns BPF_OK, so forwarding is
+// exactly what it would be without the capture.
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+char __license[] SEC("license") = "Dual MIT/GPL";
+
+#define MAX_ATTACHMENTS 256
+
+/* A perf sample's size is a u16 in the record header; keep the copy well
+ * below it. Longer packets (GSO super-packets) are truncated; orig_len
+ * still tells their length. */
+#define MAX_CAPLEN (65535 - 256)
+
+/* The hooks, as written into sample_hdr.hook. */
+enum hook {
+	HOOK_LWT_IN = 1,
+	HOOK_LWT_OUT = 2,
+	HOOK_LWT_XMIT = 3,
+	HOOK_LWT_SEG6LOCAL = 4,
+};
+
+/* Sent before the packet bytes of every sample. Shared with Go by bpf2go. */
+struct sample_hdr {
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 cookie;
+	__u32 attachment;
+	__u32 ifindex; /* skb->dev: the input device at lwt_in, the output device at lwt_out and lwt_xmit */
+	__u32 mark;
+	__u32 orig_len;
+	__u32 cap_len;
+	__u32 cpu;
+	__u16 protocol; /* skb->protocol, network byte order */
+	__u8 hook; /* enum hook */
+	__u8 pad[5];
+};
+
+/* Per attachment and CPU: what the hook saw and what could not be sent. */
+struct attach_counters {
+	__u64 seen;
+	__u64 dropped;  /* the event buffer was full */
+	__u64 filtered; /* did not match the filter expression */
+	__u64 pad;
+};
+
+/* Emit BTF for the header so that bpf2go -type finds it (read-only, no map of its own). */
+const struct sample_hdr *const sample_hdr_btf __attribute__((unused));
+
+/* Set by user space before loading. */
+volatile const __u32 attachment = 0;
+volatile const __u64 cookie = 0;
+volatile const __u32 snaplen = 262144;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_ATTACHMENTS);
+	__type(key, __u32);
+	__type(value, struct attach_counters);
+} counters SEC(".maps");
+
+
+static __always_inline int capture(struct __sk_buff *skb, __u8 hook)
+{
+	__u32 key = attachment;
+	struct attach_counters *c = bpf_map_lookup_elem(&counters, &key);
+	if (!c)
+		return BPF_OK;
+	c->seen++;
+
+	__u64 caplen = skb->len;
+	if (caplen > snaplen)
+		caplen = snaplen;
+	if (caplen > MAX_CAPLEN)
+		caplen = MAX_CAPLEN;
+
+	struct sample_hdr hdr = {
+		.ts_ns = bpf_ktime_get_ns(),
+		.cookie = cookie,
+		.attachment = attachment,
+		.ifindex = skb->ifindex,
+		.mark = skb->mark,
+		.orig_len = skb->len,
+		.cap_len = caplen,
+		.cpu = bpf_get_smp_processor_id(),
+		.protocol = skb->protocol,
+		.hook = hook,
+	};
+	if (bpf_perf_event_output(skb, &events, BPF_F_CURRENT_CPU | (caplen << 32), &hdr, sizeof(hdr)) < 0)
+		c->dropped++;
+	return BPF_OK;
+}
+
+SEC("lwt_in")
+int lwtdump_in(struct __sk_buff *skb)
+{
+	return capture(skb, HOOK_LWT_IN);
+}
+
+SEC("lwt_out")
+int lwtdump_out(struct __sk_buff *skb)
+{
+	return capture(skb, HOOK_LWT_OUT);
+}
+
+SEC("lwt_xmit")
+int lwtdump_xmit(struct __sk_buff *skb)
+{
+	return capture(skb, HOOK_LWT_XMIT);
+}
+
+SEC("lwt_seg6local")
+int lwtdump_seg6(struct __sk_buff *skb)
+{
+	return capture(skb, HOOK_LWT_SEG6LOCAL);
+}

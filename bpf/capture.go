@@ -1,0 +1,318 @@
+package bpf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/cilium/ebpf"
+	"github.com/lwtdump/lwtdump/bpf/route"
+	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// MainTable is the kernel's main routing table.
+const MainTable = unix.RT_TABLE_MAIN
+
+// Options describe a capture.
+type Options struct {
+	Targets   []Target      // routes to capture
+	Hooks     []sample.Hook // hooks on each route (default lwt_xmit)
+	SIDs      []netip.Addr  // SRv6 local SIDs whose End action becomes End.BPF
+	Netns     string        // network namespace name ("" for the current one)
+	Table     uint32        // routing table of the targets (default main)
+	Cookie    uint64        // cookie of every attachment when HasCookie; else the attachment number
+	HasCookie bool
+	Snaplen   uint32 // bytes copied per packet (default MaxSnaplen)
+	Filter    string // filter expression, recorded in the interfaces
+	Reader    ReaderOptions
+	StateDir  string // default route.DefaultStateDir
+}
+
+// Capture is a running capture: programs attached to routes, and the reader
+// of their samples. Close always restores every route it changed.
+type Capture struct {
+	h           *route.Handle
+	coll        *Collection
+	reader      *Reader
+	state       *route.State
+	changes     []*route.Change // applied, in order
+	attachments []sample.Attachment
+}
+
+// plan is one route to change: the route found in the kernel (nil when one is added).
+type plan struct {
+	existing *route.Route
+	prefix   netip.Prefix
+	oif      int
+	dev      string
+	cookie   uint64
+	hasCk    bool
+	sid      bool
+}
+
+// Start checks every target, loads the programs and attaches them. Either
+// every route is changed and the capture runs, or nothing is left changed and
+// an error says why.
+func Start(opts Options) (c *Capture, err error) {
+	if len(opts.Hooks) == 0 {
+		opts.Hooks = []sample.Hook{sample.HookXmit}
+	}
+	if opts.Table == 0 {
+		opts.Table = MainTable
+	}
+	if opts.Snaplen == 0 {
+		opts.Snaplen = MaxSnaplen
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = route.DefaultStateDir
+	}
+	if len(opts.Targets) == 0 && len(opts.SIDs) == 0 {
+		return nil, errors.New("nothing to capture: give a route with -i PREFIX[@DEV] or a SID with --srv6-sid")
+	}
+
+	c = &Capture{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, c.Close())
+		}
+	}()
+	if c.h, err = route.Open(opts.Netns); err != nil {
+		return nil, err
+	}
+	unlock, err := route.Lock(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	var plans []plan
+	for _, t := range opts.Targets {
+		p, err := c.resolve(t, opts.Table)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	for _, sid := range opts.SIDs {
+		p, err := c.resolveSID(sid, opts.Table)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	if n := len(opts.Targets)*len(opts.Hooks) + len(opts.SIDs); n > MaxAttachments {
+		return nil, fmt.Errorf("%d attachments: at most %d", n, MaxAttachments)
+	}
+
+	if c.coll, err = NewCollection(); err != nil {
+		return nil, err
+	}
+	var encaps []route.Encap
+	for _, p := range plans {
+		hooks := opts.Hooks
+		if p.sid {
+			hooks = []sample.Hook{sample.HookSeg6Local}
+		}
+		progs := map[sample.Hook]*ebpf.Program{}
+		for _, h := range hooks {
+			id := uint32(len(c.attachments))
+			a := sample.Attachment{
+				Hook: h, Cookie: uint64(id), Route: p.prefix.String(), Dev: p.dev,
+				Table: opts.Table, Netns: opts.Netns, Snaplen: opts.Snaplen, Filter: opts.Filter,
+			}
+			switch {
+			case p.hasCk:
+				a.Cookie = p.cookie
+			case opts.HasCookie:
+				a.Cookie = opts.Cookie
+			}
+			if progs[h], err = c.coll.Program(id, a); err != nil {
+				return nil, err
+			}
+			c.attachments = append(c.attachments, a)
+		}
+		var e route.Encap
+		if p.sid {
+			e, err = EndBPFEncap(progs[sample.HookSeg6Local])
+		} else {
+			e, err = BPFEncap(progs)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("build encap for %s: %w", p.prefix, err)
+		}
+		encaps = append(encaps, e)
+	}
+	// The reader exists before the first program is attached, so that no
+	// sample is lost between the two.
+	if c.reader, err = NewReader(c.coll, opts.Reader); err != nil {
+		return nil, err
+	}
+	if c.state, err = route.NewState(opts.StateDir, opts.Netns); err != nil {
+		return nil, err
+	}
+	for i, p := range plans {
+		var ch *route.Change
+		if p.existing != nil {
+			ch = route.PlanReplace(p.existing, encaps[i])
+		} else {
+			ch = route.PlanAdd(p.prefix, p.oif, opts.Table, encaps[i])
+		}
+		if err := c.state.Record(ch); err != nil {
+			return nil, err
+		}
+		if err := c.h.Apply(ch); err != nil {
+			return nil, errors.Join(err, c.state.Forget(ch))
+		}
+		c.changes = append(c.changes, ch)
+	}
+	return c, nil
+}
+
+// resolve finds the route a target names and checks that it can be changed and restored.
+func (c *Capture) resolve(t Target, table uint32) (plan, error) {
+	p := plan{prefix: t.Prefix, dev: t.Dev, cookie: t.Cookie, hasCk: t.HasCookie}
+	if t.Dev != "" {
+		var err error
+		if p.oif, err = c.h.LinkIndex(t.Dev); err != nil {
+			return p, fmt.Errorf("route %s: no device %q%s", t.Prefix, t.Dev, c.inNetns())
+		}
+	}
+	routes, err := c.h.Find(t.Prefix, table)
+	if err != nil {
+		return p, err
+	}
+	if len(routes) == 0 {
+		if t.Dev == "" {
+			return p, fmt.Errorf("no route to %s in table %d%s: capture an existing route, or add one for the capture with -i %s@DEV", t.Prefix, table, c.inNetns(), t.Prefix)
+		}
+		return p, nil
+	}
+	r := routes[0] // the one the kernel uses: lowest metric
+	if err := c.checkOwner(r); err != nil {
+		return p, err
+	}
+	if err := route.CheckReplaceable(r); err != nil {
+		return p, err
+	}
+	if t.Dev != "" && r.OIF() != p.oif {
+		return p, fmt.Errorf("route %s in table %d goes through %s, not %s: drop @%s to capture it as it is", t.Prefix, table, c.h.LinkName(r.OIF()), t.Dev, t.Dev)
+	}
+	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
+	return p, nil
+}
+
+// resolveSID finds the seg6local End route of an SRv6 SID.
+func (c *Capture) resolveSID(sid netip.Addr, table uint32) (plan, error) {
+	p := plan{prefix: netip.PrefixFrom(sid, 128), sid: true}
+	r, err := c.h.FindLocal(sid, table)
+	if err != nil {
+		return p, err
+	}
+	if r == nil {
+		return p, fmt.Errorf("no seg6local route for SID %s in table %d%s: add one with `ip -6 route add %s encap seg6local action End dev DEV`", sid, table, c.inNetns(), sid)
+	}
+	if err := c.checkOwner(r); err != nil {
+		return p, err
+	}
+	if a := r.Seg6LocalAction(); a != nl.SEG6_LOCAL_ACTION_END {
+		return p, fmt.Errorf("SID %s has action %s, not End: End.BPF would change its forwarding: %w", sid, nl.SEG6LocalActionString(a), route.ErrNotRestorable)
+	}
+	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
+	return p, nil
+}
+
+// ErrBusy means a route already carries another lwtdump's program.
+var ErrBusy = errors.New("route is in use by another lwtdump")
+
+// checkOwner refuses a route that carries an lwtdump program, naming its process.
+func (c *Capture) checkOwner(r *route.Route) error {
+	for _, name := range r.ProgramNames() {
+		pid, ok := Owner(name)
+		if !ok {
+			continue
+		}
+		if route.ProcessAlive(pid) {
+			return fmt.Errorf("route %s is being captured by lwtdump pid %d: %w", r.Dst(), pid, ErrBusy)
+		}
+		return fmt.Errorf("route %s still carries the program of lwtdump pid %d, which is gone: run `lwtdump cleanup` first: %w", r.Dst(), pid, ErrBusy)
+	}
+	return nil
+}
+
+func (c *Capture) inNetns() string {
+	if c.h.Netns() == "" {
+		return ""
+	}
+	return " of netns " + c.h.Netns()
+}
+
+// Attachments lists the capture's attachments; a sample's Attachment indexes it.
+func (c *Capture) Attachments() []sample.Attachment { return c.attachments }
+
+// Counters reads what the kernel counted for one attachment.
+func (c *Capture) Counters(attachment uint32) (sample.Counters, error) {
+	return c.coll.Counters(attachment)
+}
+
+// Reader is the capture's sample reader.
+func (c *Capture) Reader() *Reader { return c.reader }
+
+// StatePath is the path of the capture's state file.
+func (c *Capture) StatePath() string { return c.state.Path() }
+
+// Run hands samples to sink until ctx ends or limit samples were written (0:
+// no limit). Then it restores the routes and drains what the hooks saw up to
+// that moment, so that seen = written + dropped holds when it returns.
+func (c *Capture) Run(ctx context.Context, sink Sink, limit uint64) error {
+	err := c.reader.Run(ctx, sink, limit)
+	derr := c.Detach()
+	if err == nil && derr == nil {
+		err = c.reader.Drain(sink, limit)
+	}
+	if errors.Is(err, ErrLimit) {
+		err = nil
+	}
+	return errors.Join(err, derr)
+}
+
+// Detach restores every route the capture changed, newest first. It may be
+// called more than once.
+func (c *Capture) Detach() error {
+	var errs []error
+	var failed []*route.Change
+	for i := len(c.changes) - 1; i >= 0; i-- {
+		ch := c.changes[i]
+		if err := c.h.Undo(ch); err != nil {
+			errs = append(errs, err)
+			failed = append([]*route.Change{ch}, failed...)
+			continue
+		}
+		if err := c.state.Forget(ch); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.changes = failed
+	if len(failed) == 0 && c.state != nil {
+		errs = append(errs, c.state.Remove())
+		c.state = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Close restores every route and releases programs, maps and buffers.
+func (c *Capture) Close() error {
+	err := c.Detach()
+	if c.reader != nil {
+		c.reader.Close()
+	}
+	if c.coll != nil {
+		c.coll.Close()
+	}
+	if c.h != nil {
+		c.h.Close()
+	}
+	return err
+}

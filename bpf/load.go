@@ -1,0 +1,142 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/rlimit"
+	"github.com/lwtdump/lwtdump/writer/sample"
+)
+
+// MaxAttachments is how many attachments one capture can have (the size of
+// the counters map).
+const MaxAttachments = 256
+
+// MaxSnaplen is the largest snaplen accepted, as in tcpdump.
+const MaxSnaplen = 262144
+
+// programNames maps each hook to its program in capture.c.
+var programNames = map[sample.Hook]string{
+	sample.HookIn:        "lwtdump_in",
+	sample.HookOut:       "lwtdump_out",
+	sample.HookXmit:      "lwtdump_xmit",
+	sample.HookSeg6Local: "lwtdump_seg6",
+}
+
+// Collection holds what every attachment of one capture shares, the event
+// buffer and the counters, and the programs loaded for the attachments.
+type Collection struct {
+	spec     *ebpf.CollectionSpec
+	events   *ebpf.Map
+	counters *ebpf.Map
+	progs    []*ebpf.Program
+}
+
+// NewCollection creates the shared maps. Close it when the capture ends.
+func NewCollection() (c *Collection, err error) {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("remove memlock limit: %w", err)
+	}
+	spec, err := loadCapture()
+	if err != nil {
+		return nil, fmt.Errorf("load capture spec: %w", err)
+	}
+	c = &Collection{spec: spec}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	if c.events, err = ebpf.NewMap(spec.Maps["events"]); err != nil {
+		return nil, fmt.Errorf("create event map: %w", permission(err))
+	}
+	if c.counters, err = ebpf.NewMap(spec.Maps["counters"]); err != nil {
+		return nil, fmt.Errorf("create counters map: %w", permission(err))
+	}
+	return c, nil
+}
+
+// Events is the perf event array the programs write samples to.
+func (c *Collection) Events() *ebpf.Map { return c.events }
+
+// Program loads the capture program for one attachment, with the
+// attachment's number, cookie and snaplen written into its constants. The
+// program is closed with the collection.
+func (c *Collection) Program(id uint32, a sample.Attachment) (*ebpf.Program, error) {
+	if id >= MaxAttachments {
+		return nil, fmt.Errorf("load program: at most %d attachments", MaxAttachments)
+	}
+	name, ok := programNames[a.Hook]
+	if !ok {
+		return nil, fmt.Errorf("load program: no program for hook %s", a.Hook)
+	}
+	spec := c.spec.Copy()
+	for p := range spec.Programs {
+		if p != name {
+			delete(spec.Programs, p)
+		}
+	}
+	for v, value := range map[string]any{"attachment": id, "cookie": a.Cookie, "snaplen": a.Snaplen} {
+		if err := spec.Variables[v].Set(value); err != nil {
+			return nil, fmt.Errorf("set %s: %w", v, err)
+		}
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
+		MapReplacements: map[string]*ebpf.Map{"events": c.events, "counters": c.counters},
+	})
+	if err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return nil, fmt.Errorf("load %s program: %+v", a.Hook, verr)
+		}
+		return nil, fmt.Errorf("load %s program: %w", a.Hook, permission(err))
+	}
+	prog := coll.Programs[name]
+	delete(coll.Programs, name)
+	coll.Close() // the maps are the collection's own; the program stays open
+	c.progs = append(c.progs, prog)
+	return prog, nil
+}
+
+// Counters sums the per-CPU counters of one attachment.
+func (c *Collection) Counters(id uint32) (sample.Counters, error) {
+	var perCPU []captureAttachCounters
+	if err := c.counters.Lookup(id, &perCPU); err != nil {
+		return sample.Counters{}, fmt.Errorf("read counters of attachment %d: %w", id, err)
+	}
+	var sum sample.Counters
+	for _, v := range perCPU {
+		sum.Seen += v.Seen
+		sum.Dropped += v.Dropped
+		sum.Filtered += v.Filtered
+	}
+	return sum, nil
+}
+
+// Close unloads the programs and releases the maps. Detach the programs from
+// their routes first: a route keeps its own reference to a program.
+func (c *Collection) Close() error {
+	for _, p := range c.progs {
+		p.Close()
+	}
+	c.progs = nil
+	if c.events != nil {
+		c.events.Close()
+	}
+	if c.counters != nil {
+		c.counters.Close()
+	}
+	return nil
+}
+
+// ErrPermission means the kernel refused for lack of privilege.
+var ErrPermission = errors.New("permission denied: lwtdump needs root or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN")
+
+func permission(err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%w (%v)", ErrPermission, err)
+	}
+	return err
+}

@@ -1,0 +1,186 @@
+package route
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultStateDir is where lwtdump keeps what it needs to restore routes
+// after it was killed (SIGKILL, a crash, power loss of the process).
+const DefaultStateDir = "/run/lwtdump"
+
+// State is the record of one lwtdump process's route changes, kept in a
+// small JSON file that is written before each route is touched and removed
+// once every route is restored. `lwtdump cleanup` replays the undo of a
+// state whose process is gone.
+type State struct {
+	path    string
+	Pid     int           `json:"pid"`
+	Netns   string        `json:"netns"`
+	Started time.Time     `json:"started"`
+	Changes []StateChange `json:"changes"`
+}
+
+// StateChange is a Change as the state file keeps it.
+type StateChange struct {
+	Kind      Kind   `json:"kind"`
+	Original  []byte `json:"original,omitempty"` // rtnetlink payload of the route before the change
+	Installed []byte `json:"installed"`          // rtnetlink payload of the route lwtdump installed
+}
+
+// Change decodes the change.
+func (c StateChange) Change() (*Change, error) {
+	ch := &Change{Kind: c.Kind}
+	var err error
+	if c.Original != nil {
+		if ch.Original, err = ParseRoute(c.Original); err != nil {
+			return nil, err
+		}
+	}
+	if ch.Installed, err = ParseRoute(c.Installed); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// NewState creates the state file of this process in dir (mode 0700).
+func NewState(dir, netns string) (*State, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	s := &State{
+		path:    filepath.Join(dir, strconv.Itoa(os.Getpid())+".json"),
+		Pid:     os.Getpid(),
+		Netns:   netns,
+		Started: time.Now(),
+	}
+	return s, s.save()
+}
+
+// Path is the state file's path.
+func (s *State) Path() string { return s.path }
+
+// Record adds a change to the state file. Call it before applying the change.
+func (s *State) Record(c *Change) error {
+	sc := StateChange{Kind: c.Kind, Installed: c.Installed.Bytes()}
+	if c.Original != nil {
+		sc.Original = c.Original.Bytes()
+	}
+	s.Changes = append(s.Changes, sc)
+	return s.save()
+}
+
+// Forget removes the last recorded change: it was never applied, or it has been undone.
+func (s *State) Forget(c *Change) error {
+	installed := c.Installed.Bytes()
+	for i := len(s.Changes) - 1; i >= 0; i-- {
+		if slices.Equal(s.Changes[i].Installed, installed) {
+			s.Changes = slices.Delete(s.Changes, i, i+1)
+			break
+		}
+	}
+	return s.save()
+}
+
+// Remove deletes the state file.
+func (s *State) Remove() error {
+	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove state file: %w", err)
+	}
+	return nil
+}
+
+// save writes the state atomically: a temporary file, fsync, rename.
+func (s *State) save() error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := s.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write state file: %w", err)
+	}
+	_, err = f.Write(append(data, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write state file: %w", err)
+	}
+	return nil
+}
+
+// LoadStates reads every state file in dir.
+func LoadStates(dir string) ([]*State, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var states []*State
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read state file: %w", err)
+		}
+		s := &State{path: p}
+		if err := json.Unmarshal(data, s); err != nil {
+			return nil, fmt.Errorf("read state file %s: %w", p, err)
+		}
+		states = append(states, s)
+	}
+	return states, nil
+}
+
+// Alive reports whether the process that wrote the state still runs and is lwtdump.
+func (s *State) Alive() bool { return ProcessAlive(s.Pid) }
+
+// ProcessAlive reports whether pid is a running lwtdump process.
+func ProcessAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return true // no /proc to tell: trust kill(0)
+	}
+	return strings.HasPrefix(strings.TrimSpace(string(comm)), "lwtdump")
+}
+
+// Lock takes the lock that serializes lwtdump processes while they check and
+// change routes, so that two of them cannot take the same route at once.
+func Lock(dir string) (unlock func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("take lock: %w", err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

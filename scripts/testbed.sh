@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The lwtdump testbed: three network namespaces, h1 - r1 - h2, joined by veth
+# pairs, with IPv6 and IPv4 from documentation prefixes only.
+#
+#   h1 (2001:db8:1::1, 192.0.2.1) -- r1 -- h2 (2001:db8:2::1, 198.51.100.1)
+#
+# r1 forwards, and has a route to each of h2's networks:
+#   2001:db8:20::/48  via 2001:db8:2::1 dev r1_h2   (h2 holds 2001:db8:20::1 on lo)
+#   203.0.113.0/24    via 198.51.100.1  dev r1_h2   (h2 holds 203.0.113.1 on lo)
+# and none to 2001:db8:21::/64 or 192.0.2.128/25, which h2 holds on its link
+# to r1: a capture of those adds the route (-i PREFIX@r1_h2).
+#
+# Usage: testbed.sh up NAME     creates NAME-h1, NAME-r1, NAME-h2
+#        testbed.sh down NAME   removes them (quietly, also when half made)
+set -euo pipefail
+
+cmd=${1:-}
+name=${2:-lwtdump}
+h1=$name-h1 r1=$name-r1 h2=$name-h2
+
+down() {
+	for ns in "$h1" "$r1" "$h2"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+up() {
+	down
+	trap 'down' ERR
+	for ns in "$h1" "$r1" "$h2"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+	done
+	ip link add r1_h1 netns "$r1" type veth peer name h1_r1 netns "$h1"
+	ip link add r1_h2 netns "$r1" type veth peer name h2_r1 netns "$h2"
+	for ns in "$h1" "$r1" "$h2"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	done
+	ip netns exec "$r1" sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv4.ip_forward=1
+
+	ip -n "$h1" addr add 2001:db8:1::1/64 dev h1_r1 nodad
+	ip -n "$h1" addr add 192.0.2.1/28 dev h1_r1
+	ip -n "$r1" addr add 2001:db8:1::2/64 dev r1_h1 nodad
+	ip -n "$r1" addr add 192.0.2.2/28 dev r1_h1
+	ip -n "$r1" addr add 2001:db8:2::2/64 dev r1_h2 nodad
+	ip -n "$r1" addr add 198.51.100.2/28 dev r1_h2
+	ip -n "$h2" addr add 2001:db8:2::1/64 dev h2_r1 nodad
+	ip -n "$h2" addr add 198.51.100.1/28 dev h2_r1
+	ip -n "$h2" addr add 2001:db8:20::1/128 dev lo
+	ip -n "$h2" addr add 203.0.113.1/32 dev lo
+	ip -n "$h2" addr add 2001:db8:21::1/64 dev h2_r1 nodad
+	ip -n "$h2" addr add 192.0.2.129/25 dev h2_r1
+	for pair in "$h1 h1_r1" "$r1 r1_h1" "$r1 r1_h2" "$h2 h2_r1"; do
+		set -- $pair
+		ip -n "$1" link set "$2" up
+	done
+	ip -n "$h1" route add default via 2001:db8:1::2 dev h1_r1
+	ip -n "$h1" route add default via 192.0.2.2 dev h1_r1
+	ip -n "$h2" route add default via 2001:db8:2::2 dev h2_r1
+	ip -n "$h2" route add default via 198.51.100.2 dev h2_r1
+	ip -n "$r1" route add 2001:db8:20::/48 via 2001:db8:2::1 dev r1_h2
+	ip -n "$r1" route add 203.0.113.0/24 via 198.51.100.1 dev r1_h2
+	# Wait until both paths forward.
+	for _ in $(seq 50); do
+		if ip netns exec "$h1" ping -6 -c1 -W1 -q 2001:db8:20::1 >/dev/null 2>&1 &&
+			ip netns exec "$h1" ping -4 -c1 -W1 -q 203.0.113.1 >/dev/null 2>&1; then
+			trap - ERR
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "testbed $name: h1 cannot reach h2" >&2
+	down
+	return 1
+}
+
+case "$cmd" in
+up) up ;;
+down) down ;;
+*)
+	echo "usage: $0 up|down NAME" >&2
+	exit 2
+	;;
+esac

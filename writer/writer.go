@@ -1,0 +1,317 @@
+// Package writer encodes samples as pcapng: a section header with the
+// capture's provenance, one interface per attachment (route x hook), one
+// Enhanced Packet Block per sample with its metadata as a comment, and an
+// Interface Statistics Block per interface when a section ends. It knows
+// nothing of files: it writes whole blocks to an Output.
+package writer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/lwtdump/lwtdump/writer/sample"
+)
+
+// Output is where a Writer puts its pcapng stream.
+//
+// This is the seam between pcapng and files. The Writer passes an Output
+// only whole blocks (a Write never ends inside a block), and before every
+// packet, and on every Flush, it asks RolloverDue whether the current file
+// is complete. When it is, the Writer ends the section (an ISB for every
+// interface), writes out what it holds, calls Rollover, and starts a new
+// section (SHB and IDBs) in whatever the Output writes to next. So every
+// file is a complete pcapng, and the Output needs to know nothing of pcapng.
+type Output interface {
+	io.Writer
+	// RolloverDue reports whether the current file should be finished
+	// before more is written: size is the number of bytes of the current
+	// file so far, now is the time of the packet about to be written (or
+	// of the flush).
+	RolloverDue(now time.Time, size int64) bool
+	// Rollover finishes the current file and starts the next one. It
+	// returns ErrDone when no further file is wanted; the capture then ends.
+	Rollover() error
+}
+
+// ErrDone is returned by an Output's Rollover when its last file is complete.
+var ErrDone = errors.New("last output file complete")
+
+// Stream is an Output that never rolls over: a pipe, stdout, or a single file.
+func Stream(w io.Writer) Output { return stream{w} }
+
+type stream struct{ io.Writer }
+
+func (stream) RolloverDue(time.Time, int64) bool { return false }
+func (stream) Rollover() error                   { return nil }
+
+// Section is the provenance written into every section header.
+type Section struct {
+	Application string // shb_userappl, such as "lwtdump 1.0.0"
+	OS          string // shb_os, the kernel release
+	Hardware    string // shb_hardware, the machine
+	Comment     string // the command line, host, start time and netns
+}
+
+// Options configure a Writer.
+type Options struct {
+	Section     Section
+	Attachments []sample.Attachment // one pcapng interface each, in order: interface id = attachment index
+	// Counters reads the kernel's counters of an attachment for its ISB.
+	// When nil, no ISBs are written.
+	Counters func(attachment uint32) (sample.Counters, error)
+	// Start is the time the capture started (isb_starttime); default now.
+	Start time.Time
+	// Unbuffered writes every packet out at once (tcpdump -U).
+	Unbuffered bool
+	// BufferSize is how many bytes are gathered before they are written out (default 1 MiB).
+	BufferSize int
+}
+
+// DefaultBufferSize is the default of Options.BufferSize.
+const DefaultBufferSize = 1 << 20
+
+type iface struct {
+	att       sample.Attachment
+	flags     uint32
+	delivered uint64 // packets written, over all sections
+}
+
+// Writer encodes samples as pcapng into an Output. It is not safe for
+// concurrent use. Like bufio.Writer it keeps its first error and returns it
+// from every later call.
+type Writer struct {
+	out       Output
+	opts      Options
+	ifaces    []iface
+	buf       []byte
+	comment   []byte
+	section   int64 // bytes of the current section already written to out
+	start     int64
+	err       error
+	sections  int
+	malformed uint64
+}
+
+// New writes the section header and the interfaces to out at once, so that a
+// reader of a stream sees them before the first packet.
+func New(out Output, opts Options) (*Writer, error) {
+	if len(opts.Attachments) == 0 {
+		return nil, errors.New("create pcapng writer: no attachments")
+	}
+	if opts.BufferSize <= 0 {
+		opts.BufferSize = DefaultBufferSize
+	}
+	if opts.Start.IsZero() {
+		opts.Start = time.Now()
+	}
+	w := &Writer{
+		out:     out,
+		opts:    opts,
+		buf:     make([]byte, 0, opts.BufferSize+64<<10),
+		comment: make([]byte, 0, 256),
+		start:   opts.Start.UnixNano(),
+	}
+	for _, a := range opts.Attachments {
+		f := uint32(flagOutbound)
+		if a.Hook.Inbound() {
+			f = flagInbound
+		}
+		w.ifaces = append(w.ifaces, iface{att: a, flags: f})
+	}
+	if err := w.beginSection(); err != nil {
+		return nil, err
+	}
+	if err := w.writeOut(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Sections is the number of sections (files) begun so far.
+func (w *Writer) Sections() int { return w.sections }
+
+// Malformed is the number of samples skipped because they named no interface.
+func (w *Writer) Malformed() uint64 { return w.malformed }
+
+// Delivered is the number of packets written for an attachment.
+func (w *Writer) Delivered(attachment uint32) uint64 {
+	if int(attachment) >= len(w.ifaces) {
+		return 0
+	}
+	return w.ifaces[attachment].delivered
+}
+
+// WriteSample encodes one sample as an Enhanced Packet Block on its
+// attachment's interface, rolling over to a new file first when the Output
+// asks for it.
+func (w *Writer) WriteSample(s *sample.Sample) error {
+	if w.err != nil {
+		return w.err
+	}
+	if int(s.Attachment) >= len(w.ifaces) {
+		w.malformed++ // an EPB naming an undefined interface would stop readers
+		return nil
+	}
+	if w.out.RolloverDue(time.Unix(0, s.Time), w.size()) {
+		if err := w.rollover(); err != nil {
+			return err
+		}
+	}
+	ifc := &w.ifaces[s.Attachment]
+	w.comment = AppendComment(w.comment[:0], s, &ifc.att)
+	w.buf = appendEPB(w.buf, s.Attachment, s.Time, s.OrigLen, s.Data, w.comment, ifc.flags)
+	ifc.delivered++
+	if w.opts.Unbuffered || len(w.buf) >= w.opts.BufferSize {
+		return w.writeOut()
+	}
+	return nil
+}
+
+// Flush rolls over when the Output asks for it (a time limit passed, even
+// with no packet) and writes out everything gathered so far.
+func (w *Writer) Flush(now time.Time) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.out.RolloverDue(now, w.size()) {
+		return w.rollover()
+	}
+	return w.writeOut()
+}
+
+// Close ends the section with its statistics and writes everything out. It
+// does not close the Output.
+func (w *Writer) Close() error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.endSection(time.Now()); err != nil {
+		return err
+	}
+	return w.writeOut()
+}
+
+func (w *Writer) size() int64 { return w.section + int64(len(w.buf)) }
+
+func (w *Writer) rollover() error {
+	if err := w.endSection(time.Now()); err != nil {
+		return err
+	}
+	if err := w.writeOut(); err != nil {
+		return err
+	}
+	if err := w.out.Rollover(); err != nil {
+		if !errors.Is(err, ErrDone) {
+			err = fmt.Errorf("roll over output: %w", err)
+		}
+		w.err = err
+		return err
+	}
+	w.section = 0
+	return w.beginSection()
+}
+
+// writeOut hands the gathered blocks to the Output in one Write.
+func (w *Writer) writeOut() error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf) == 0 {
+		return nil
+	}
+	n, err := w.out.Write(w.buf)
+	if err == nil && n < len(w.buf) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		w.err = fmt.Errorf("write pcapng: %w", err)
+		return w.err
+	}
+	w.section += int64(n)
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// beginSection appends a Section Header Block and one Interface Description
+// Block per attachment, written by gopacket's pcapgo.
+func (w *Writer) beginSection() error {
+	s := w.opts.Section
+	first := w.ifaces[0].att
+	ng, err := pcapgo.NewNgWriterInterface((*appender)(&w.buf), ngInterface(first), pcapgo.NgWriterOptions{
+		SectionInfo: pcapgo.NgSectionInfo{Hardware: s.Hardware, OS: s.OS, Application: s.Application, Comment: s.Comment},
+	})
+	if err != nil {
+		return w.fail(fmt.Errorf("write section header: %w", err))
+	}
+	for _, ifc := range w.ifaces[1:] {
+		if _, err := ng.AddInterface(ngInterface(ifc.att)); err != nil {
+			return w.fail(fmt.Errorf("write interface: %w", err))
+		}
+	}
+	if err := ng.Flush(); err != nil {
+		return w.fail(fmt.Errorf("write section header: %w", err))
+	}
+	w.sections++
+	return nil
+}
+
+// endSection appends one Interface Statistics Block per interface.
+func (w *Writer) endSection(now time.Time) error {
+	if w.opts.Counters == nil {
+		return nil
+	}
+	ns := now.UnixNano()
+	for i := range w.ifaces {
+		ifc := &w.ifaces[i]
+		c, err := w.opts.Counters(uint32(i))
+		if err != nil {
+			return w.fail(err)
+		}
+		w.buf = appendISB(w.buf, uint32(i), ns, isbCounts{
+			start: w.start, end: ns,
+			recv: c.Seen, drop: c.Dropped,
+			filterAccept: c.Seen - c.Filtered, hasFilter: ifc.att.Filter != "",
+			delivered: ifc.delivered, hasDeliveredTo: true,
+		})
+	}
+	return nil
+}
+
+func (w *Writer) fail(err error) error {
+	w.err = err
+	return err
+}
+
+// ngInterface describes an attachment as a pcapng interface.
+func ngInterface(a sample.Attachment) pcapgo.NgInterface {
+	return pcapgo.NgInterface{
+		Name:                a.Name(),
+		Description:         Description(a),
+		Filter:              a.Filter,
+		OS:                  "",
+		LinkType:            layers.LinkTypeRaw,
+		TimestampResolution: 9,
+		SnapLength:          a.Snaplen,
+	}
+}
+
+// Description is an attachment's if_description: "cookie=0xbeef netns=r1 table=254".
+func Description(a sample.Attachment) string {
+	netns := a.Netns
+	if netns == "" {
+		netns = "-"
+	}
+	return fmt.Sprintf("cookie=%#x netns=%s table=%d", a.Cookie, netns, a.Table)
+}
+
+// appender is an io.Writer that appends to a byte slice.
+type appender []byte
+
+func (a *appender) Write(p []byte) (int, error) {
+	*a = append(*a, p...)
+	return len(p), nil
+}
