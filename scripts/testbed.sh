@@ -24,6 +24,12 @@ down() {
 	done
 }
 
+# ll NS DEV: DEV in NS has a usable (not tentative) link-local address.
+ll() {
+	ip -n "$1" -6 addr show dev "$2" scope link | grep -q 'inet6 fe80' &&
+		! ip -n "$1" -6 addr show dev "$2" tentative | grep -q inet6
+}
+
 up() {
 	down
 	trap 'down' ERR
@@ -60,9 +66,11 @@ up() {
 	ip -n "$h2" route add default via 198.51.100.2 dev h2_r1
 	ip -n "$r1" route add 2001:db8:20::/48 via 2001:db8:2::1 dev r1_h2
 	ip -n "$r1" route add 203.0.113.0/24 via 198.51.100.1 dev r1_h2
-	# Wait until both paths forward.
-	for _ in $(seq 50); do
-		if ip netns exec "$h1" ping -6 -c1 -W1 -q 2001:db8:20::1 >/dev/null 2>&1 &&
+	# Wait until every link has its link-local address (and the routes the
+	# kernel adds with it), and both paths forward.
+	for _ in $(seq 100); do
+		if ll "$h1" h1_r1 && ll "$r1" r1_h1 && ll "$r1" r1_h2 && ll "$h2" h2_r1 &&
+			ip netns exec "$h1" ping -6 -c1 -W1 -q 2001:db8:20::1 >/dev/null 2>&1 &&
 			ip netns exec "$h1" ping -4 -c1 -W1 -q 203.0.113.1 >/dev/null 2>&1; then
 			trap - ERR
 			return 0

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/bpf/route"
 	"github.com/lwtdump/lwtdump/writer"
 	"github.com/lwtdump/lwtdump/writer/sample"
 	"github.com/lwtdump/lwtdump/writer/text"
@@ -35,6 +36,7 @@ func captureFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each packet's metadata"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "say nothing on stderr but errors and the summary"},
 		&cli.StringFlag{Name: "ready-file", Usage: "create `FILE` once every route is attached and the output is open"},
+		&cli.StringFlag{Name: "state-dir", Value: route.DefaultStateDir, Usage: "keep what is needed to restore routes after a crash in `DIR`"},
 	}
 }
 
@@ -99,6 +101,7 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 		o.Cookie, o.HasCookie = v, true
 	}
 	o.Netns = c.String("netns")
+	o.StateDir = c.String("state-dir")
 	o.Table = uint32(c.Uint("table"))
 	if o.Table == 0 {
 		return nil, usagef("--table 0: give a table number from 1 to 4294967295 (main is 254)")

@@ -1,0 +1,38 @@
+# lwtdump: make build | generate | test | demo | bench | lint
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: all build generate check-generate test lint demo bench deps clean
+
+all: build
+
+build:
+	$(GO) build -o lwtdump ./cmd/lwtdump
+
+deps:
+	scripts/deps.sh
+
+# Rebuild the eBPF object and its Go bindings with clang (bpf2go).
+generate: deps
+	$(GO) generate ./bpf/...
+
+# The committed eBPF object must be what the C source builds to.
+check-generate: generate
+	@git diff --exit-code --stat -- bpf/ || { echo "generated eBPF files are out of date: run make generate and commit" >&2; exit 1; }
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting" >&2; exit 1; }
+	$(GO) vet ./...
+
+# Every test: unit tests, and as root the end-to-end tests in network namespaces.
+test: deps check-generate lint
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+demo: deps build
+	scripts/demo.sh
+
+bench: deps build
+	scripts/bench.sh
+
+clean:
+	rm -f lwtdump demo.pcapng

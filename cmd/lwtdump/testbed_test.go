@@ -1,0 +1,255 @@
+package main
+
+// The end-to-end test harness: the lwtdump binary, the h1 - r1 - h2 testbed
+// of scripts/testbed.sh in namespaces of the test's own, and the real tools
+// (ping, ip, tshark, capinfos) that check what lwtdump did.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	tbCounter atomic.Int32
+)
+
+// requireRoot skips a test that needs root, network namespaces and eBPF.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("end-to-end test: needs root for network namespaces, routes and eBPF (run `sudo make test`)")
+	}
+	for _, tool := range []string{"ip", "ping", "tshark", "capinfos"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("end-to-end test: %s is not installed (make deps installs it)", tool)
+		}
+	}
+}
+
+// lwtdumpBinary builds lwtdump once per test run.
+func lwtdumpBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lwtdump-test-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lwtdump")
+		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// testbed is one h1 - r1 - h2 testbed.
+type testbed struct {
+	t          *testing.T
+	name       string
+	h1, r1, h2 string
+	stateDir   string
+}
+
+// newTestbed creates a testbed with unique namespace names and removes it
+// when the test ends, whatever the outcome.
+func newTestbed(t *testing.T) *testbed {
+	t.Helper()
+	requireRoot(t)
+	name := fmt.Sprintf("lwtdt%d-%d", os.Getpid(), tbCounter.Add(1))
+	tb := &testbed{t: t, name: name, h1: name + "-h1", r1: name + "-r1", h2: name + "-h2", stateDir: t.TempDir()}
+	t.Cleanup(func() {
+		if out, err := exec.Command("../../scripts/testbed.sh", "down", name).CombinedOutput(); err != nil {
+			t.Errorf("testbed down: %v\n%s", err, out)
+		}
+	})
+	if out, err := exec.Command("../../scripts/testbed.sh", "up", name).CombinedOutput(); err != nil {
+		t.Fatalf("testbed up: %v\n%s", err, out)
+	}
+	return tb
+}
+
+// ip runs ip(8) and returns its output.
+func (tb *testbed) ip(args ...string) string {
+	tb.t.Helper()
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		tb.t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// routes returns every IPv6 and IPv4 route of the namespace, in every table,
+// as `ip route show table all` prints them.
+func (tb *testbed) routes(ns string) string {
+	tb.t.Helper()
+	return tb.ip("-n", ns, "-6", "route", "show", "table", "all") + tb.ip("-n", ns, "-4", "route", "show", "table", "all")
+}
+
+// requireRoutes fails the test when the namespace's routes differ from before.
+func (tb *testbed) requireRoutes(ns, before string) {
+	tb.t.Helper()
+	if after := tb.routes(ns); after != before {
+		tb.t.Fatalf("route table of %s changed:\n--- before\n%s--- after\n%s", ns, before, after)
+	}
+}
+
+// ping sends count echo requests from ns to dst, 0.1 s apart, and returns
+// how many replies came back.
+func (tb *testbed) ping(ns, dst string, count int) int {
+	tb.t.Helper()
+	out, _ := exec.Command("ip", "netns", "exec", ns, "ping", "-c", fmt.Sprint(count), "-i", "0.1", "-W", "1", dst).CombinedOutput()
+	var sent, recv int
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "packets transmitted") {
+			fmt.Sscanf(line, "%d packets transmitted, %d received", &sent, &recv)
+		}
+	}
+	return recv
+}
+
+// proc is a running lwtdump.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+// startLwtdump starts lwtdump with args (plus --ready-file and --state-dir
+// of the test) and waits until it says it is attached, or fails the test if
+// it exits first.
+func (tb *testbed) startLwtdump(args ...string) *proc {
+	tb.t.Helper()
+	ready := filepath.Join(tb.t.TempDir(), "ready")
+	args = append([]string{"--ready-file", ready, "--state-dir", tb.stateDir}, args...)
+	p := &proc{t: tb.t, cmd: exec.Command(lwtdumpBinary(tb.t), args...), done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		tb.t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	tb.t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(10 * time.Second):
+				p.cmd.Process.Kill()
+				<-p.done
+			}
+		}
+	})
+	deadline := time.After(20 * time.Second)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			return p
+		}
+		select {
+		case <-p.done:
+			tb.t.Fatalf("lwtdump %s exited before it was ready: %v\nstderr: %s", strings.Join(args, " "), p.err, p.stderr.String())
+		case <-deadline:
+			tb.t.Fatalf("lwtdump %s not ready after 20 s\nstderr: %s", strings.Join(args, " "), p.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// stop sends sig and returns the exit code.
+func (p *proc) stop(sig syscall.Signal) int {
+	p.t.Helper()
+	p.cmd.Process.Signal(sig)
+	return p.wait()
+}
+
+// wait waits for lwtdump to exit (at most 30 s) and returns the exit code.
+func (p *proc) wait() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+		p.t.Fatalf("lwtdump did not exit within 30 s\nstderr: %s", p.stderr.String())
+	}
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		p.t.Fatal(p.err)
+	}
+	return 0
+}
+
+// runLwtdump runs lwtdump to completion and returns its exit code, stdout and stderr.
+func runLwtdump(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(lwtdumpBinary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), stdout.String(), stderr.String()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return 0, stdout.String(), stderr.String()
+}
+
+// tsharkFields reads a capture with tshark and returns one row of fields per packet.
+func tsharkFields(t *testing.T, file string, extra []string, fields ...string) [][]string {
+	t.Helper()
+	args := append([]string{"-r", file, "-T", "fields", "-E", "separator=|"}, extra...)
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	out, err := exec.Command("tshark", args...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("tshark %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if line != "" {
+			rows = append(rows, strings.Split(line, "|"))
+		}
+	}
+	return rows
+}
+
+// capinfos runs capinfos with args on file and fails the test if it rejects the file.
+func capinfos(t *testing.T, file string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("capinfos", append(args, file)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("capinfos %s: %v\n%s", file, err, out)
+	}
+	return string(out)
+}
