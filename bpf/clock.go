@@ -4,10 +4,12 @@ import "golang.org/x/sys/unix"
 
 // Clock converts the capture program's timestamps to wall-clock time.
 //
-// The program reads bpf_ktime_get_ns(), which is CLOCK_MONOTONIC: it never
-// jumps, so packets keep their order and spacing even when the wall clock is
-// stepped. The offset to CLOCK_REALTIME is measured once, when the capture
-// starts, and applied to every sample.
+// The program reads bpf_ktime_get_ns(), which is CLOCK_MONOTONIC: cheap in
+// the kernel and never stepped. The offset to CLOCK_REALTIME is measured when
+// the capture starts and applied to every sample; the Reader measures it
+// again on every flush tick (at least every 100 ms), so that when the wall
+// clock is stepped (settimeofday, an NTP step, a virtual machine's clock
+// corrected by its host) timestamps follow within one tick, as tcpdump's do.
 type Clock struct {
 	offset int64 // CLOCK_REALTIME - CLOCK_MONOTONIC, in nanoseconds
 }

@@ -62,7 +62,7 @@ type Reader struct {
 	clock     Clock
 	interval  time.Duration
 	written   uint64
-	lost      uint64
+	lost      []uint64 // per CPU
 	malformed uint64
 }
 
@@ -84,7 +84,16 @@ func (r *Reader) Written() uint64 { return r.written }
 
 // Lost is the number of samples the kernel reported lost because a perf
 // buffer was full (it matches the sum of the attachments' Dropped counters).
-func (r *Reader) Lost() uint64 { return r.lost }
+func (r *Reader) Lost() uint64 {
+	var n uint64
+	for _, l := range r.lost {
+		n += l
+	}
+	return n
+}
+
+// LostPerCPU is Lost for each CPU's buffer, indexed by CPU.
+func (r *Reader) LostPerCPU() []uint64 { return r.lost }
 
 // Malformed is the number of samples skipped because they could not be decoded.
 func (r *Reader) Malformed() uint64 { return r.malformed }
@@ -124,13 +133,17 @@ func (r *Reader) readUntilDeadline(sink Sink, limit uint64) error {
 	for {
 		err := r.perf.ReadInto(&r.rec)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
+			r.clock = NewClock()
 			return sink.Flush(time.Now())
 		}
 		if err != nil {
 			return fmt.Errorf("read perf buffer: %w", err)
 		}
 		if r.rec.LostSamples > 0 {
-			r.lost += r.rec.LostSamples
+			for len(r.lost) <= r.rec.CPU {
+				r.lost = append(r.lost, 0)
+			}
+			r.lost[r.rec.CPU] += r.rec.LostSamples
 			continue
 		}
 		if err := Decode(r.rec.RawSample, r.clock, &r.sample); err != nil {

@@ -69,6 +69,8 @@ type Options struct {
 	Unbuffered bool
 	// BufferSize is how many bytes are gathered before they are written out (default 1 MiB).
 	BufferSize int
+
+	now func() time.Time // the clock of ISB timestamps; time.Now unless a test sets it
 }
 
 // DefaultBufferSize is the default of Options.BufferSize.
@@ -105,8 +107,11 @@ func New(out Output, opts Options) (*Writer, error) {
 	if opts.BufferSize <= 0 {
 		opts.BufferSize = DefaultBufferSize
 	}
+	if opts.now == nil {
+		opts.now = time.Now
+	}
 	if opts.Start.IsZero() {
-		opts.Start = time.Now()
+		opts.Start = opts.now()
 	}
 	w := &Writer{
 		out:     out,
@@ -189,7 +194,7 @@ func (w *Writer) Close() error {
 	if w.err != nil {
 		return w.err
 	}
-	if err := w.endSection(time.Now()); err != nil {
+	if err := w.endSection(w.opts.now()); err != nil {
 		return err
 	}
 	return w.writeOut()
@@ -198,7 +203,7 @@ func (w *Writer) Close() error {
 func (w *Writer) size() int64 { return w.section + int64(len(w.buf)) }
 
 func (w *Writer) rollover() error {
-	if err := w.endSection(time.Now()); err != nil {
+	if err := w.endSection(w.opts.now()); err != nil {
 		return err
 	}
 	if err := w.writeOut(); err != nil {

@@ -32,6 +32,7 @@ func captureFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cookie", Usage: "cookie `N` of every attachment (default: the attachment number)"},
 		&cli.StringFlag{Name: "netns", Usage: "capture in the network namespace `NAME`"},
 		&cli.UintFlag{Name: "table", Value: bpf.MainTable, Usage: "routing `TABLE` of the routes"},
+		&cli.IntFlag{Name: "buffer-size", Aliases: []string{"B"}, Value: bpf.DefaultPerCPUBuffer >> 10, Usage: "perf buffer of each CPU, in `KiB` (rounded up to a power of two pages)"},
 		&cli.BoolFlag{Name: "packet-buffered", Aliases: []string{"U"}, Usage: "write each packet out as soon as it is captured"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each packet's metadata"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "say nothing on stderr but errors and the summary"},
@@ -106,6 +107,11 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 	if o.Table == 0 {
 		return nil, usagef("--table 0: give a table number from 1 to 4294967295 (main is 254)")
 	}
+	kib := c.Int("buffer-size")
+	if kib < 4 || kib > 1<<20 {
+		return nil, usagef("-B %d: the buffer of each CPU must be 4 to 1048576 KiB", kib)
+	}
+	o.Reader.PerCPUBuffer = kib << 10
 	if cfg.unbuffered {
 		o.Reader.Watermark = 1
 	}
@@ -194,7 +200,7 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	if errors.Is(finishErr, syscall.EPIPE) {
 		finishErr = nil
 	}
-	printSummary(stderr, capture)
+	printSummary(stderr, capture, cfg.verbose)
 	return errors.Join(runErr, finishErr)
 }
 
@@ -231,15 +237,25 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout 
 	return w, func() error { return errors.Join(w.Close(), closeOut()) }, nil
 }
 
-// printSummary prints the tcpdump-style summary line on stderr.
-func printSummary(stderr io.Writer, capture *bpf.Capture) {
+// printSummary prints the tcpdump-style summary line on stderr; verbose adds
+// the counters of each attachment and the losses of each CPU's buffer.
+func printSummary(stderr io.Writer, capture *bpf.Capture, verbose bool) {
 	var dropped uint64
-	for i := range capture.Attachments() {
-		if c, err := capture.Counters(uint32(i)); err == nil {
-			dropped += c.Dropped
+	r := capture.Reader()
+	for i, a := range capture.Attachments() {
+		c, err := capture.Counters(uint32(i))
+		if err != nil {
+			fmt.Fprintf(stderr, "lwtdump: %v\n", err)
+			continue
+		}
+		dropped += c.Dropped
+		if verbose {
+			fmt.Fprintf(stderr, "lwtdump: %s: %d seen, %d dropped, %d filtered\n", a.Name(), c.Seen, c.Dropped, c.Filtered)
 		}
 	}
-	r := capture.Reader()
+	if verbose {
+		fmt.Fprintf(stderr, "lwtdump: perf buffer losses per CPU: %v; malformed samples: %d\n", r.LostPerCPU(), r.Malformed())
+	}
 	fmt.Fprintf(stderr, "%d packets captured, %d dropped\n", r.Written(), dropped)
 }
 
