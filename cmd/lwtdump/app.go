@@ -60,9 +60,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:                 stdout,
 		ErrWriter:              stderr,
 		UseShortOptionHandling: true,
-		HideHelpCommand:        true,
-		Flags:                  captureFlags(),
-		Action:                 captureAction,
+		// -i PREFIX,cookie=N must reach us whole, not split at the comma.
+		DisableSliceFlagSeparator: true,
+		HideHelpCommand:           true,
+		Flags:                     captureFlags(),
+		Action:                    captureAction,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
