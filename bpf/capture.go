@@ -56,7 +56,7 @@ type plan struct {
 // Start checks every target, loads the programs and attaches them. Either
 // every route is changed and the capture runs, or nothing is left changed and
 // an error says why.
-func Start(opts Options) (c *Capture, err error) {
+func Start(opts Options) (_ *Capture, err error) {
 	if len(opts.Hooks) == 0 {
 		opts.Hooks = []sample.Hook{sample.HookXmit}
 	}
@@ -73,7 +73,9 @@ func Start(opts Options) (c *Capture, err error) {
 		return nil, errors.New("nothing to capture: give a route with -i PREFIX[@DEV] or a SID with --srv6-sid")
 	}
 
-	c = &Capture{}
+	// c is not the named result: a failing return sets that to nil, and c
+	// must still undo whatever was done.
+	c := &Capture{}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, c.Close())

@@ -72,6 +72,11 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 		if err != nil {
 			return nil, usageError{err}
 		}
+		for _, have := range o.Targets {
+			if have.Prefix == t.Prefix {
+				return nil, usagef("route %s given twice: give each route once (use --hook for several hooks)", t.Prefix)
+			}
+		}
 		o.Targets = append(o.Targets, t)
 	}
 	if len(o.Targets) == 0 {

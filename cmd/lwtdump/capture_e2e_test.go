@@ -170,3 +170,19 @@ func TestCaptureText(t *testing.T) {
 		}
 	}
 }
+
+// When a later route fails to attach, the routes already changed are put
+// back before lwtdump exits with the error.
+func TestFailedAttachRestoresEarlierRoutes(t *testing.T) {
+	tb := newTestbed(t)
+	tb.ip("-n", tb.r1, "link", "add", "down0", "type", "veth", "peer", "name", "down1") // left down: IPv4 refuses routes through it
+	before := tb.routes(tb.r1)
+	code, _, stderr := runLwtdump(t, "--state-dir", tb.stateDir, "--netns", tb.r1, "-i", "2001:db8:20::/48", "-i", "192.0.2.128/25@down0", "-w", filepath.Join(t.TempDir(), "x.pcapng"))
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1\nstderr: %s", code, stderr)
+	}
+	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(stderr, "192.0.2.128/25") {
+		t.Errorf("stderr should be one line naming the route: %q", stderr)
+	}
+	tb.requireRoutes(tb.r1, before)
+}
