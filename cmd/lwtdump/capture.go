@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/lwtdump/lwtdump/bpf"
 	"github.com/lwtdump/lwtdump/bpf/route"
+	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/writer"
 	"github.com/lwtdump/lwtdump/writer/sample"
 	"github.com/lwtdump/lwtdump/writer/text"
@@ -38,6 +42,11 @@ func captureFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "say nothing on stderr but errors and the summary"},
 		&cli.StringFlag{Name: "ready-file", Usage: "create `FILE` once every route is attached and the output is open"},
 		&cli.StringFlag{Name: "state-dir", Value: route.DefaultStateDir, Usage: "keep what is needed to restore routes after a crash in `DIR`"},
+		&cli.StringFlag{Name: "file-size", Aliases: []string{"C"}, Usage: "with -w FILE: start a new file once the current one exceeds `MB` million bytes (or NNk, NNm, NNg: KiB, MiB, GiB); files FILE, FILE1, FILE2..."},
+		&cli.IntFlag{Name: "rotate-seconds", Aliases: []string{"G"}, Usage: "with -w FILE: start a new file every `SECONDS`; FILE may hold strftime conversions such as %Y%m%d-%H%M%S"},
+		&cli.IntFlag{Name: "file-count", Aliases: []string{"W"}, Usage: "with -C: keep a ring of `N` files, overwriting the oldest; with -G: stop after N files"},
+		&cli.StringFlag{Name: "postrotate-command", Aliases: []string{"z"}, Usage: "run `CMD` FILE on every finished file, without a shell and without waiting"},
+		&cli.StringFlag{Name: "file-mode", Usage: "permissions of the files written, in octal (`MODE`, default 0600)"},
 	}
 }
 
@@ -51,6 +60,7 @@ type captureConfig struct {
 	quiet      bool
 	readyFile  string
 	args       []string
+	rotate     rotate.Options // for -w FILE
 }
 
 func parseCapture(c *cli.Context) (*captureConfig, error) {
@@ -120,14 +130,101 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 	if cfg.unbuffered {
 		o.Reader.Watermark = 1
 	}
-	if err := checkOutput(cfg.write); err != nil {
+	if err := parseRotation(c, cfg); err != nil {
+		return nil, err
+	}
+	if err := checkOutput(cfg.write, cfg.rotate); err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
 
+// parseRotation reads -C, -G, -W, -z and --file-mode into cfg.rotate.
+func parseRotation(c *cli.Context, cfg *captureConfig) error {
+	for _, f := range []struct{ name, flag string }{
+		{"file-size", "-C"}, {"rotate-seconds", "-G"}, {"file-count", "-W"}, {"postrotate-command", "-z"}, {"file-mode", "--file-mode"},
+	} {
+		if c.IsSet(f.name) && (cfg.write == "" || cfg.write == "-") {
+			return usagef("%s needs -w FILE: it applies to files, not to stdout", f.flag)
+		}
+	}
+	o := &cfg.rotate
+	o.Path = cfg.write
+	if c.IsSet("file-size") {
+		s := c.String("file-size")
+		n, err := parseFileSize(s)
+		if err != nil {
+			return usagef("-C %s: give a size of 1 or more million bytes, or NNk, NNm, NNg for KiB, MiB, GiB", s)
+		}
+		o.SizeLimit = n
+	}
+	if c.IsSet("rotate-seconds") {
+		g := c.Int("rotate-seconds")
+		if g < 1 {
+			return usagef("-G %d: give a number of seconds of 1 or more", g)
+		}
+		o.Interval = time.Duration(g) * time.Second
+	}
+	if c.IsSet("file-count") {
+		w := c.Int("file-count")
+		switch {
+		case w < 1:
+			return usagef("-W %d: give a number of files of 1 or more", w)
+		case o.SizeLimit == 0 && o.Interval == 0:
+			return usagef("-W %d needs -C (a ring of files) or -G (stop after N files)", w)
+		}
+		o.Count = w
+	}
+	if z := c.String("postrotate-command"); z != "" {
+		if _, err := exec.LookPath(z); err != nil {
+			return usagef("-z %s: no such program (give a program, run as `%s FILE`, not a shell command)", z, z)
+		}
+		o.PostRotate = z
+	}
+	if s := c.String("file-mode"); s != "" {
+		m, err := strconv.ParseUint(s, 8, 32)
+		if err != nil || m == 0 || m > 0o777 {
+			return usagef("--file-mode %s: give permissions in octal, such as 0600 or 0640", s)
+		}
+		o.FileMode = fs.FileMode(m)
+	}
+	if err := o.Validate(); err != nil {
+		return usagef("-w %s: %v", cfg.write, err)
+	}
+	return nil
+}
+
+// parseFileSize reads -C as tcpdump does: millions of bytes, or with a
+// suffix k, m or g (either case) KiB, MiB or GiB.
+func parseFileSize(s string) (int64, error) {
+	unit := int64(1_000_000)
+	if s != "" {
+		switch s[len(s)-1] {
+		case 'k', 'K':
+			unit = 1 << 10
+		case 'm', 'M':
+			unit = 1 << 20
+		case 'g', 'G':
+			unit = 1 << 30
+		}
+		if unit != 1_000_000 {
+			s = s[:len(s)-1]
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	if n < 1 || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("size %d out of range", n)
+	}
+	return n * unit, nil
+}
+
 // checkOutput refuses an output that cannot work before anything is touched.
-func checkOutput(path string) error {
+// A file is checked by the name of its first file (-G expands strftime
+// conversions, which may name a directory).
+func checkOutput(path string, o rotate.Options) error {
 	switch path {
 	case "":
 		return nil
@@ -137,10 +234,11 @@ func checkOutput(path string) error {
 		}
 		return nil
 	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return usagef("-w %s: is a directory; give a file name", path)
+	name := o.FileName(time.Now(), 0)
+	if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+		return usagef("-w %s: %s is a directory; give a file name", path, name)
 	}
-	dir := filepath.Dir(path)
+	dir := filepath.Dir(name)
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return usagef("-w %s: directory %s does not exist; create it first", path, dir)
@@ -183,13 +281,16 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	}
 	defer func() { err = errors.Join(err, capture.Close()) }()
 
-	sink, finish, err := openSink(cfg, capture, start, stdout)
+	sink, finish, err := openSink(cfg, capture, start, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	if !cfg.quiet {
 		for _, a := range capture.Attachments() {
 			fmt.Fprintf(stderr, "lwtdump: capturing at %s (cookie %#x), snaplen %d bytes\n", a.Name(), a.Cookie, a.Snaplen)
+		}
+		if cfg.rotate.Interval > 0 && !cfg.rotate.TimeInName() {
+			fmt.Fprintf(stderr, "lwtdump: warning: -w %s has no strftime conversion, so each -G file replaces the last (add one, such as %%Y%%m%%d-%%H%%M%%S)\n", cfg.write)
 		}
 	}
 	if cfg.readyFile != "" {
@@ -198,37 +299,60 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		}
 	}
 	runErr := capture.Run(ctx, sink, cfg.count)
-	if errors.Is(runErr, syscall.EPIPE) {
-		runErr = nil // the reader went away: a normal end
-	}
 	finishErr := finish()
-	if errors.Is(finishErr, syscall.EPIPE) {
-		finishErr = nil
+	if errors.Is(runErr, writer.ErrDone) && !cfg.quiet {
+		fmt.Fprintf(stderr, "lwtdump: file limit reached: %d files\n", cfg.rotate.Count)
 	}
 	printSummary(stderr, capture, cfg.verbose)
-	return errors.Join(runErr, finishErr)
+	return captureError(runErr, finishErr)
 }
 
-// openSink opens the output: pcapng to a file or stdout, or text lines.
-// finish writes the last blocks and closes it.
-func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout io.Writer) (bpf.Sink, func() error, error) {
+// captureError is what the end of a capture means for the exit code. The
+// reader of -w - going away (EPIPE) and the last file of -G with -W
+// (writer.ErrDone) are normal ends. The writer keeps its first error and
+// returns it again when closed: it is told once.
+func captureError(errs ...error) error {
+	var out []error
+	seen := map[string]bool{}
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if err == nil || errors.Is(err, syscall.EPIPE) || errors.Is(err, writer.ErrDone) || seen[err.Error()] {
+			return
+		}
+		seen[err.Error()] = true
+		out = append(out, err)
+	}
+	for _, err := range errs {
+		walk(err)
+	}
+	return errors.Join(out...)
+}
+
+// openSink opens the output: pcapng to stdout or to files rotated as -C, -G
+// and -W say, or text lines. finish writes the last blocks and closes it.
+func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout, stderr io.Writer) (bpf.Sink, func() error, error) {
 	if cfg.write == "" {
 		p := text.NewPrinter(stdout, capture.Attachments(), cfg.verbose, cfg.unbuffered)
 		return p, func() error { return p.Flush(time.Now()) }, nil
 	}
-	var out io.Writer = stdout
+	out := writer.Stream(stdout)
 	closeOut := func() error { return nil }
 	if cfg.write != "-" {
-		f, err := os.OpenFile(cfg.write, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		o := cfg.rotate
+		o.Warn = func(err error) { fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err)) }
+		r, err := rotate.New(o)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open output: %w", err)
+			return nil, nil, err
 		}
-		out = f
-		closeOut = func() error {
-			return errors.Join(f.Sync(), f.Close())
-		}
+		out, closeOut = rotation{r}, r.Close
 	}
-	w, err := writer.New(writer.Stream(out), writer.Options{
+	w, err := writer.New(out, writer.Options{
 		Section:     section(cfg, start),
 		Attachments: capture.Attachments(),
 		Counters:    capture.Counters,
@@ -240,6 +364,17 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout 
 		return nil, nil, err
 	}
 	return w, func() error { return errors.Join(w.Close(), closeOut()) }, nil
+}
+
+// rotation is a Rotator as the writer's Output: the last file of -G with -W
+// ends the capture as writer.ErrDone, a normal end.
+type rotation struct{ *rotate.Rotator }
+
+func (r rotation) Rollover() error {
+	if err := r.Rotator.Rollover(); !errors.Is(err, rotate.ErrDone) {
+		return err
+	}
+	return writer.ErrDone
 }
 
 // printSummary prints the tcpdump-style summary line on stderr; verbose adds

@@ -125,6 +125,79 @@ func (tb *testbed) ping(ns, dst string, count int) int {
 	return recv
 }
 
+// flood is a ping running in the background.
+type flood struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	done chan struct{}
+}
+
+// startFlood starts `ping -q -c count -i interval -s size dst` in ns and
+// stops it when the test ends if it is still running. The ping runs on CPU 0
+// only, so every sample passes through the same per-CPU perf buffer and
+// reaches user space in the order it was sent (samples of different CPUs
+// reach it interleaved batch by batch, out of order by up to a flush
+// interval).
+func (tb *testbed) startFlood(ns, dst string, count int, interval string, size int) *flood {
+	tb.t.Helper()
+	if _, err := exec.LookPath("taskset"); err != nil {
+		tb.t.Skip("end-to-end test: taskset is not installed (util-linux)")
+	}
+	f := &flood{done: make(chan struct{})}
+	f.cmd = exec.Command("ip", "netns", "exec", ns, "taskset", "-c", "0", "ping", "-q", "-c", fmt.Sprint(count), "-i", interval, "-s", fmt.Sprint(size), "-W", "1", dst)
+	f.cmd.Stdout, f.cmd.Stderr = &f.out, &f.out
+	if err := f.cmd.Start(); err != nil {
+		tb.t.Fatal(err)
+	}
+	go func() { f.cmd.Wait(); close(f.done) }()
+	tb.t.Cleanup(func() { f.stop() })
+	return f
+}
+
+// stop interrupts the ping (if it still runs), waits for it and returns how
+// many echo requests it sent and how many replies came back.
+func (f *flood) stop() (sent, recv int) {
+	select {
+	case <-f.done:
+	default:
+		f.cmd.Process.Signal(syscall.SIGINT)
+		<-f.done
+	}
+	return f.counts()
+}
+
+// wait waits for the ping to send all its requests.
+func (f *flood) wait() (sent, recv int) {
+	<-f.done
+	return f.counts()
+}
+
+func (f *flood) counts() (sent, recv int) {
+	for _, line := range strings.Split(f.out.String(), "\n") {
+		if strings.Contains(line, "packets transmitted") {
+			fmt.Sscanf(line, "%d packets transmitted, %d received", &sent, &recv)
+		}
+	}
+	return sent, recv
+}
+
+// mountTmpfs mounts a tmpfs with the mount options opts (such as
+// "size=256k" or "ro") on a new directory, and unmounts it when the test ends.
+func mountTmpfs(t *testing.T, opts string) string {
+	t.Helper()
+	dir := t.TempDir() // removed after the unmount below: cleanups run last first
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "lwtdump-test", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs -o %s: %v\n%s", opts, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v\n%s", dir, err, out)
+			exec.Command("umount", "-l", dir).Run()
+		}
+	})
+	return dir
+}
+
 // proc is a running lwtdump.
 type proc struct {
 	t      *testing.T
