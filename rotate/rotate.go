@@ -254,8 +254,9 @@ func (r *Rotator) Rollover() error {
 	return r.open(r.slot)
 }
 
-// Close finishes the current file, PostRotate included. It does not wait for
-// PostRotate programs. It may be called more than once.
+// Close finishes the current file, PostRotate included (an empty file is
+// removed). It does not wait for PostRotate programs. It may be called more
+// than once.
 func (r *Rotator) Close() error {
 	if r.f == nil {
 		return nil
@@ -280,10 +281,15 @@ func (r *Rotator) open(start time.Time) error {
 	return nil
 }
 
-// finish puts the current file on disk, closes it and starts PostRotate on it.
+// finish puts the current file on disk, closes it and starts PostRotate on
+// it. A file that holds nothing (its first write failed, say on a full disk)
+// is not a file of any format: it is removed instead.
 func (r *Rotator) finish() error {
 	f, name := r.f, r.name
 	r.f, r.name = nil, ""
+	if r.size == 0 {
+		return errors.Join(f.Close(), os.Remove(name))
+	}
 	err := f.Sync()
 	if err != nil {
 		err = fmt.Errorf("sync %s: %w", name, err)

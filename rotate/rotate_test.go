@@ -416,6 +416,9 @@ func TestFileMode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := r.Write([]byte("new")); err != nil {
+			t.Fatal(err)
+		}
 		if err := r.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -423,8 +426,8 @@ func TestFileMode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Mode().Perm() != tc.want || fi.Size() != 0 {
-			t.Errorf("%s: mode %v, %d bytes; want %v, empty", tc.name, fi.Mode().Perm(), fi.Size(), tc.want)
+		if fi.Mode().Perm() != tc.want || fi.Size() != 3 {
+			t.Errorf("%s: mode %v, %d bytes; want %v, 3 bytes", tc.name, fi.Mode().Perm(), fi.Size(), tc.want)
 		}
 	}
 }
@@ -461,6 +464,36 @@ func TestWriteFailureCutsBack(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(d, "out"))
 	if want := "H\nP 000001\nP 000002\nP 000003\n"; string(b) != want {
 		t.Errorf("file after the failed write: %q, want %q", b, want)
+	}
+}
+
+// A file whose first write failed holds nothing: Close removes it rather
+// than leave an empty file that no reader accepts.
+func TestEmptyFileRemoved(t *testing.T) {
+	d := t.TempDir()
+	r, err := New(Options{Path: filepath.Join(d, "out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = 4
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skipf("set RLIMIT_FSIZE: %v", err)
+	}
+	_, err = r.Write([]byte("header"))
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if !errors.Is(err, syscall.EFBIG) {
+		t.Fatalf("write past the limit: %v, want EFBIG", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if names := dir(t, d); len(names) != 0 {
+		t.Errorf("directory holds %q after an empty file was closed", names)
 	}
 }
 

@@ -148,6 +148,9 @@ func parseRotation(c *cli.Context, cfg *captureConfig) error {
 			return usagef("%s needs -w FILE: it applies to files, not to stdout", f.flag)
 		}
 	}
+	if cfg.write == "" || cfg.write == "-" {
+		return nil
+	}
 	o := &cfg.rotate
 	o.Path = cfg.write
 	if c.IsSet("file-size") {

@@ -58,7 +58,17 @@ func blocks(t *testing.T, file string) []uint32 {
 // of one interface: SHB, IDB, packets, and an ISB when isb is set.
 func requireComplete(t *testing.T, file string, isb bool) {
 	t.Helper()
+	if got := requireWhole(t, file); got != isb {
+		t.Errorf("%s: ends with statistics: %v, want %v", filepath.Base(file), got, isb)
+	}
+}
+
+// requireWhole fails the test unless file is SHB, IDB, packets and maybe an
+// ISB, all whole, and says whether it ends with the ISB.
+func requireWhole(t *testing.T, file string) (isb bool) {
+	t.Helper()
 	types := blocks(t, file)
+	isb = len(types) > 0 && types[len(types)-1] == blockISB
 	want := []uint32{blockSHB, blockIDB}
 	for range len(types) - 2 - btoi(isb) {
 		want = append(want, blockEPB)
@@ -67,8 +77,9 @@ func requireComplete(t *testing.T, file string, isb bool) {
 		want = append(want, blockISB)
 	}
 	if !slices.Equal(types, want) {
-		t.Errorf("%s: blocks %x, want SHB, IDB, EPBs%s", filepath.Base(file), types, map[bool]string{true: ", ISB"}[isb])
+		t.Errorf("%s: blocks %x, want SHB, IDB, EPBs and maybe an ISB", filepath.Base(file), types)
 	}
+	return isb
 }
 
 func btoi(b bool) int {
@@ -302,59 +313,90 @@ func TestRotateIdle(t *testing.T) {
 }
 
 // A full disk: lwtdump ends with exit code 1 and one line naming the error,
-// the routes are restored, and the file ends with its last whole packet, so
-// capinfos, tshark and pcapgo read it to its end.
+// the routes are restored, and the last file ends with its last whole packet,
+// so capinfos, tshark and pcapgo read it to its end; with -C, the files
+// finished before are complete, and no packet is missing between them.
 func TestRotateDiskFull(t *testing.T) {
-	tb := newTestbed(t)
-	before := tb.routes(tb.r1)
-	mnt := mountTmpfs(t, "size=256k,mode=0700")
-	out := filepath.Join(mnt, "full.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
-	f := tb.startFlood(tb.h1, "2001:db8:20::1", 3000, "0.002", 1200)
-	code := p.wait()
-	f.stop()
-	if code != 1 {
-		t.Fatalf("exit code %d, want 1\nstderr: %s", code, p.stderr.String())
-	}
-	tb.requireRoutes(tb.r1, before)
-	var errLines []string
-	for _, l := range strings.Split(p.stderr.String(), "\n") {
-		if strings.Contains(l, "no space left on device") {
-			errLines = append(errLines, l)
-		}
-	}
-	if len(errLines) != 1 || !strings.HasPrefix(errLines[0], "lwtdump: write pcapng: ") || !strings.Contains(errLines[0], out) {
-		t.Fatalf("want one line naming the error and the file; stderr: %s", p.stderr.String())
-	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"single", nil},
+		{"C100k", []string{"-C", "100k"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := newTestbed(t)
+			before := tb.routes(tb.r1)
+			mnt := mountTmpfs(t, "size=256k,mode=0700")
+			out := filepath.Join(mnt, "full.pcapng")
+			p := tb.startLwtdump(append([]string{"-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out}, tc.args...)...)
+			f := tb.startFlood(tb.h1, "2001:db8:20::1", 3000, "0.002", 1200)
+			code := p.wait()
+			f.stop()
+			if code != 1 {
+				t.Fatalf("exit code %d, want 1\nstderr: %s", code, p.stderr.String())
+			}
+			tb.requireRoutes(tb.r1, before)
+			var errLines []string
+			for _, l := range strings.Split(p.stderr.String(), "\n") {
+				if strings.Contains(l, "no space left on device") {
+					errLines = append(errLines, l)
+				}
+			}
+			if len(errLines) != 1 || !strings.HasPrefix(errLines[0], "lwtdump: write pcapng: write "+out) {
+				t.Fatalf("want one line naming the error and the file; stderr: %s", p.stderr.String())
+			}
 
-	// The file: whole blocks only (no ISB: the section could not be ended),
-	// read to a clean end by pcapgo, tshark and capinfos.
-	fi, err := os.Stat(out)
+			// Whole blocks only, read to a clean end by pcapgo, tshark and
+			// capinfos; every file but the last ends with its statistics.
+			files := ls(t, mnt)
+			if len(files) == 0 || files[0] != "full.pcapng" || (tc.args != nil && len(files) < 2) {
+				t.Fatalf("files %v", files)
+			}
+			var all []int
+			var sizes []int64
+			for i, name := range files {
+				path := filepath.Join(mnt, name)
+				if isb := requireWhole(t, path); !isb && i < len(files)-1 {
+					t.Errorf("%s is not the last file but has no statistics block", name)
+				}
+				seqs := echoSeqs(t, path)
+				if n := pcapgoCount(t, path); n != len(seqs) {
+					t.Errorf("%s: pcapgo read %d packets, tshark %d", name, n, len(seqs))
+				}
+				all = append(all, seqs...)
+				fi, _ := os.Stat(path)
+				sizes = append(sizes, fi.Size())
+			}
+			if len(all) == 0 {
+				t.Fatal("no packet in the files")
+			}
+			requireConsecutive(t, "the files in order", all, 1)
+			t.Logf("filesystem of 256 KiB: files %v of %v bytes, %d packets, then: %s", files, sizes, len(all), errLines[0])
+		})
+	}
+}
+
+// pcapgoCount reads file with pcapgo to its end and returns its packet count,
+// failing the test unless the file ends cleanly after a whole packet.
+func pcapgoCount(t *testing.T, file string) int {
+	t.Helper()
+	r, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	requireComplete(t, out, false)
-	seqs := echoSeqs(t, out)
-	if len(seqs) == 0 {
-		t.Fatal("no packet in the file")
-	}
-	requireConsecutive(t, "the full file", seqs, 1)
-	r, _ := os.Open(out)
 	defer r.Close()
 	ng, err := pcapgo.NewNgReader(r, pcapgo.DefaultNgReaderOptions)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", file, err)
 	}
-	n := 0
-	for ; ; n++ {
-		if _, _, err = ng.ReadPacketData(); err != nil {
-			break
+	for n := 0; ; n++ {
+		if _, _, err := ng.ReadPacketData(); errors.Is(err, io.EOF) {
+			return n
+		} else if err != nil {
+			t.Fatalf("%s: packet %d: %v", file, n, err)
 		}
 	}
-	if !errors.Is(err, io.EOF) || n != len(seqs) {
-		t.Errorf("pcapgo read %d packets, then %v; want %d, then EOF", n, err, len(seqs))
-	}
-	t.Logf("filesystem of 256 KiB: %d bytes written, %d packets, then: %s", fi.Size(), len(seqs), errLines[0])
 }
 
 // An output directory that cannot be written fails at once with one line and

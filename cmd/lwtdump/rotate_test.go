@@ -46,6 +46,7 @@ func TestRotationFlags(t *testing.T) {
 		{[]string{"--file-mode", "01600", "-w", out}, "--file-mode 01600: give permissions in octal"},
 		{[]string{"-G", "1", "-w", out + "-%Q"}, "unknown conversion %Q"},
 		{[]string{"-G", "1", "-w", filepath.Join(dir, "%Y", "out")}, "does not exist; create it first"},
+		{[]string{"-w", filepath.Join(dir, "no", "out")}, "does not exist; create it first"},
 	} {
 		var stdout, stderr bytes.Buffer
 		args := append([]string{"lwtdump", "-i", "2001:db8:20::/48"}, tc.args...)
