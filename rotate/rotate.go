@@ -10,6 +10,14 @@
 // decides when a file is complete and what the next one is called; the
 // writer decides what a complete file holds. So every file is complete on its
 // own, and no record is split across files.
+//
+// Two consequences of the seam shape the Rotator. Because every Write is
+// whole blocks, a failed Write is undone by cutting the file back to its
+// size before it, and the file still ends with a whole block. Because the
+// writer asks on every flush (at least every 100 ms, with or without
+// packets), time rotation needs no timer of its own. The package imports
+// nothing of writer: its ErrDone is its own, and the program maps it to
+// writer.ErrDone.
 package rotate
 
 import (
