@@ -145,6 +145,7 @@ type Rotator struct {
 	f        *os.File
 	name     string
 	size     int64     // bytes in f, all of them complete writes
+	special  bool      // f is not a regular file (/dev/null, a fifo): no mode, cut, sync or removal
 	slot     time.Time // start of the current time slot: for the Interval and names
 	n        int       // number of the current file in its slot
 	finished int       // files finished
@@ -194,7 +195,7 @@ func (r *Rotator) Write(p []byte) (int, error) {
 		r.size += int64(n)
 		return n, nil
 	}
-	if n > 0 {
+	if n > 0 && !r.special {
 		if terr := r.cut(); terr != nil {
 			return 0, errors.Join(err, terr)
 		}
@@ -279,6 +280,21 @@ func (r *Rotator) open(start time.Time) error {
 	if err != nil {
 		return fmt.Errorf("create output file: %w", err)
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("create output file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		// -w /dev/null or a fifo: write to it as it is, never change its mode.
+		if r.opts.SizeLimit > 0 || r.opts.Interval > 0 {
+			f.Close()
+			return fmt.Errorf("create output file: %s is not a regular file, so it cannot be rotated (drop -C and -G)", name)
+		}
+		r.f, r.name, r.size, r.special = f, name, 0, true
+		return nil
+	}
+	r.special = false
 	// O_CREATE leaves an existing file's mode as it was and applies the
 	// umask to a new one: set the mode asked for in both cases.
 	if err := f.Chmod(r.opts.FileMode); err != nil {
@@ -295,6 +311,9 @@ func (r *Rotator) open(start time.Time) error {
 func (r *Rotator) finish() error {
 	f, name := r.f, r.name
 	r.f, r.name = nil, ""
+	if r.special {
+		return f.Close() // a device or a pipe: nothing to put on disk, never removed
+	}
 	if r.size == 0 {
 		return errors.Join(f.Close(), os.Remove(name))
 	}

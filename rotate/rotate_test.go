@@ -524,3 +524,30 @@ func TestNewFails(t *testing.T) {
 		t.Errorf("New in a missing directory: %v", err)
 	}
 }
+
+// A device as the output (-w /dev/null) is written as it is: its mode is not
+// changed, and closing it neither fails on fsync nor removes it. It cannot be
+// rotated.
+func TestSpecialFileOutput(t *testing.T) {
+	fi, err := os.Stat(os.DevNull)
+	if err != nil {
+		t.Skip(err)
+	}
+	r, err := New(Options{Path: os.DevNull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	after, err := os.Stat(os.DevNull)
+	if err != nil || after.Mode() != fi.Mode() {
+		t.Fatalf("%s after the capture: %v, mode %v (was %v)", os.DevNull, err, after.Mode(), fi.Mode())
+	}
+	if _, err := New(Options{Path: os.DevNull, SizeLimit: 1000}); err == nil {
+		t.Fatal("rotating /dev/null was accepted")
+	}
+}
