@@ -179,7 +179,7 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 	if t.Dev != "" {
 		var err error
 		if p.oif, err = c.h.LinkIndex(t.Dev); err != nil {
-			return p, fmt.Errorf("route %s: no device %q%s", t.Prefix, t.Dev, c.inNetns())
+			return p, fmt.Errorf("route %s: %w %q%s (ip link lists the devices)", t.Prefix, ErrNoDevice, t.Dev, c.inNetns())
 		}
 	}
 	routes, err := c.h.Find(t.Prefix, table)
@@ -188,7 +188,7 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 	}
 	if len(routes) == 0 {
 		if t.Dev == "" {
-			return p, fmt.Errorf("no route to %s in table %d%s: capture an existing route, or add one for the capture with -i %s@DEV", t.Prefix, table, c.inNetns(), t.Prefix)
+			return p, fmt.Errorf("%w to %s in table %d%s: capture an existing route, or add one for the capture with -i %s@DEV", ErrNoRoute, t.Prefix, table, c.inNetns(), t.Prefix)
 		}
 		return p, nil
 	}
@@ -214,7 +214,7 @@ func (c *Capture) resolveSID(sid netip.Addr, table uint32) (plan, error) {
 		return p, err
 	}
 	if r == nil {
-		return p, fmt.Errorf("no seg6local route for SID %s in table %d%s: add one with `ip -6 route add %s encap seg6local action End dev DEV`", sid, table, c.inNetns(), sid)
+		return p, fmt.Errorf("%w: no seg6local route for SID %s in table %d%s: add one with `ip -6 route add %s encap seg6local action End dev DEV`", ErrNoRoute, sid, table, c.inNetns(), sid)
 	}
 	if err := c.checkOwner(r); err != nil {
 		return p, err
@@ -225,6 +225,12 @@ func (c *Capture) resolveSID(sid netip.Addr, table uint32) (plan, error) {
 	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
 	return p, nil
 }
+
+// Errors of a target that names what does not exist.
+var (
+	ErrNoDevice = errors.New("no such device")
+	ErrNoRoute  = errors.New("no route")
+)
 
 // ErrBusy means a route already carries another lwtdump's program.
 var ErrBusy = errors.New("route is in use by another lwtdump")
@@ -249,6 +255,18 @@ func (c *Capture) inNetns() string {
 		return ""
 	}
 	return " of netns " + c.h.Netns()
+}
+
+// BadTarget reports whether err means that the targets themselves are wrong
+// (a namespace, device or route that does not exist, or a route lwtdump must
+// not change): the command line needs changing, not the system.
+func BadTarget(err error) bool {
+	for _, e := range []error{route.ErrNoNetns, ErrNoDevice, ErrNoRoute, route.ErrNotRestorable} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Attachments lists the capture's attachments; a sample's Attachment indexes it.

@@ -35,7 +35,7 @@ type Collection struct {
 }
 
 // NewCollection creates the shared maps. Close it when the capture ends.
-func NewCollection() (c *Collection, err error) {
+func NewCollection() (_ *Collection, err error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("remove memlock limit: %w", err)
 	}
@@ -43,10 +43,10 @@ func NewCollection() (c *Collection, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load capture spec: %w", err)
 	}
-	c = &Collection{spec: spec}
+	c := &Collection{spec: spec}
 	defer func() {
 		if err != nil {
-			c.Close()
+			c.Close() // c, not the result, which a failing return sets to nil
 		}
 	}()
 	if c.events, err = ebpf.NewMap(spec.Maps["events"]); err != nil {

@@ -44,11 +44,11 @@ var ErrNoNetns = errors.New("no such network namespace")
 
 // Open connects to the routing tables of the named network namespace, or of
 // the current one when name is "".
-func Open(name string) (h *Handle, err error) {
-	h = &Handle{netns: name, ns: netns.None()}
+func Open(name string) (_ *Handle, err error) {
+	h := &Handle{netns: name, ns: netns.None()}
 	defer func() {
 		if err != nil {
-			h.Close()
+			h.Close() // h, not the result, which a failing return sets to nil
 		}
 	}()
 	if name != "" {

@@ -279,6 +279,9 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 
 	start := time.Now()
 	capture, err := bpf.Start(cfg.opts)
+	if bpf.BadTarget(err) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}
