@@ -200,7 +200,7 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 		return p, err
 	}
 	if t.Dev != "" && r.OIF() != p.oif {
-		return p, fmt.Errorf("route %s in table %d goes through %s, not %s: drop @%s to capture it as it is", t.Prefix, table, c.h.LinkName(r.OIF()), t.Dev, t.Dev)
+		return p, targetError{kind: ErrOtherDevice, msg: fmt.Sprintf("route %s in table %d goes through %s, not %s: drop @%s to capture it as it is", t.Prefix, table, c.h.LinkName(r.OIF()), t.Dev, t.Dev)}
 	}
 	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
 	return p, nil
@@ -228,9 +228,19 @@ func (c *Capture) resolveSID(sid netip.Addr, table uint32) (plan, error) {
 
 // Errors of a target that names what does not exist.
 var (
-	ErrNoDevice = errors.New("no such device")
-	ErrNoRoute  = errors.New("no route")
+	ErrNoDevice    = errors.New("no such device")
+	ErrNoRoute     = errors.New("no route")
+	ErrOtherDevice = errors.New("route goes through another device")
 )
+
+// targetError is an error whose message says it all; errors.Is finds its kind.
+type targetError struct {
+	kind error
+	msg  string
+}
+
+func (e targetError) Error() string { return e.msg }
+func (e targetError) Unwrap() error { return e.kind }
 
 // ErrBusy means a route already carries another lwtdump's program.
 var ErrBusy = errors.New("route is in use by another lwtdump")
@@ -261,7 +271,7 @@ func (c *Capture) inNetns() string {
 // (a namespace, device or route that does not exist, or a route lwtdump must
 // not change): the command line needs changing, not the system.
 func BadTarget(err error) bool {
-	for _, e := range []error{route.ErrNoNetns, ErrNoDevice, ErrNoRoute, route.ErrNotRestorable} {
+	for _, e := range []error{route.ErrNoNetns, ErrNoDevice, ErrNoRoute, ErrOtherDevice, route.ErrNotRestorable} {
 		if errors.Is(err, e) {
 			return true
 		}
