@@ -1,7 +1,9 @@
 package filter
 
 import (
+	"errors"
 	"fmt"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
@@ -68,6 +70,15 @@ var compileCases = []string{
 	"ip6 proto 0 or ip6 proto 60 or ip6 proto 43", "tcp and not tcp port 22",
 	"host 192.0.2.1 and host 198.51.100.1", "udp port 53 and len < 100", "ip and len > 100 and tcp",
 	"not not ip", "tcp and tcp and tcp", "port 80 and port 80",
+	"host 192.0.2.1 and ((198.51.100.1))", "host 192.0.2.1 and ((5))", "((tcp))",
+	"host (192.0.2.1 or (198.51.100.1 and 203.0.113.1))", "tcp port (80 or 443)",
+	"not host 192.0.2.1 or 198.51.100.1", "host 192.0.2.1 or not 198.51.100.1",
+	"ip and (udp or tcp) and not (port 53 or port 123)", "src 192.0.2.1", "dst 2001:db8::1",
+	"src 192.0.2.0/24", "dst net 10 or 192.0.2", "ip6 src net 2001:db8::/16 and ip6 dst net ::/0",
+	"tcp[tcpflags] == tcp-syn", "ip[0] & 0xf0 == 0x40 && ip[9] == 17 || ip6[6] == 17",
+	"len >= 0", "ip[0:1] = 0x45", "ip[0:4] & 0xff == 0", "(ip[0]) = 0x45", "-(ip[0]) = -0x45",
+	"ip[0] - -1 = 0x46", "ip[0] << 1 >> 1 = 0x45", "ip[0] & 0xf0 | 5 = 0x45", "2 + 3 * 4 - 1 = 13",
+	"20 / 4 % 3 = 2", "ip[0] % 16 * 4 = 20", "ip[0] ^ 5 - 1 = 0x41", "-1 * -1 = 1",
 	// Errors.
 	"host", "tcp port", "ip[", "#", "port 99999", "host 1.2.3.256", "foo", "1.2.3.4",
 	"port foo", "0x1ffffffff = 1", "09 = 1", "net 10.0.0.1/8", "ip[0:3]=1", "proto foo",
@@ -133,7 +144,7 @@ func TestCompileMatchesLibpcap(t *testing.T) {
 		for _, expr := range compileCases {
 			t.Run(fmt.Sprintf("O=%v/%s", optimize, expr), func(t *testing.T) {
 				want, wantErr := tcpdumpDD(t, expr, optimize)
-				got, err := compile(expr, optimize)
+				got, err := compile(expr, optimize, lookupHost)
 				switch {
 				case wantErr != "" && err == nil:
 					t.Fatalf("compiled, tcpdump says %q:\n%s", wantErr, dump(got))
@@ -149,4 +160,26 @@ func TestCompileMatchesLibpcap(t *testing.T) {
 			})
 		}
 	}
+}
+
+func noLookup(name string) ([]netip.Addr, error) { return nil, errors.New("no lookups while fuzzing") }
+
+// Compile never panics, and what it compiles runs on any packet.
+func FuzzCompile(f *testing.F) {
+	for _, expr := range compileCases {
+		f.Add(expr)
+	}
+	pkts := [][]byte{nil, {0x45}, make([]byte, 60), append([]byte{0x60}, make([]byte, 80)...)}
+	f.Fuzz(func(t *testing.T, expr string) {
+		prog, err := compile(expr, true, noLookup)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of more than one line: %q", err)
+			}
+			return
+		}
+		for _, p := range pkts {
+			Run(prog, p, len(p))
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"golang.org/x/net/bpf"
 )
@@ -23,10 +24,12 @@ var ErrRejectsAll = errors.New("expression rejects all packets")
 // resolved with the system's resolver; port and protocol names come from
 // /etc/services and /etc/protocols.
 func Compile(expr string) ([]bpf.RawInstruction, error) {
-	return compile(expr, true)
+	return compile(expr, true, lookupHost)
 }
 
-func compile(expr string, optimizeCode bool) (prog []bpf.RawInstruction, err error) {
+// compile compiles expr, optimized or not as tcpdump -O does, resolving
+// host names with lookup.
+func compile(expr string, optimizeCode bool, lookup func(string) ([]netip.Addr, error)) (prog []bpf.RawInstruction, err error) {
 	toks, err := lex(expr)
 	if err != nil {
 		return nil, err
@@ -44,7 +47,7 @@ func compile(expr string, optimizeCode bool) (prog []bpf.RawInstruction, err err
 			prog, err = nil, errors.New(ge.msg)
 		}
 	}()
-	c := &compiler{lookup: lookupHost}
+	c := &compiler{lookup: lookup}
 	ic := &icode{}
 	if n == nil {
 		ic.root = retBlock(snaplenResult)
