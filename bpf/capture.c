@@ -58,6 +58,7 @@ const struct sample_hdr *const sample_hdr_btf __attribute__((unused));
 volatile const __u32 attachment = 0;
 volatile const __u64 cookie = 0;
 volatile const __u32 snaplen = 262144;
+volatile const __u8 has_filter = 0; /* lwtdump_filter holds a filter expression */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
@@ -73,6 +74,21 @@ struct {
 } counters SEC(".maps");
 
 
+/*
+ * Whether the packet matches the filter expression: non-zero for a match.
+ *
+ * User space replaces the body of this function, before loading, with the
+ * expression compiled to classic BPF by bpf/filter and translated to eBPF
+ * (bpf/cbpf.go), and sets has_filter. Without a filter it is never called.
+ * It is not inlined, so that user space finds its instructions by name, and
+ * its result depends on the packet, so that the compiler cannot assume it;
+ * as written it matches every packet.
+ */
+static __noinline int lwtdump_filter(struct __sk_buff *skb)
+{
+	return skb->len != 0xffffffff;
+}
+
 static __always_inline int capture(struct __sk_buff *skb, __u8 hook)
 {
 	__u32 key = attachment;
@@ -80,6 +96,12 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 hook)
 	if (!c)
 		return BPF_OK;
 	c->seen++;
+
+	/* A packet the expression rejects is counted, and not copied. */
+	if (has_filter && !lwtdump_filter(skb)) {
+		c->filtered++;
+		return BPF_OK;
+	}
 
 	__u64 caplen = skb->len;
 	if (caplen > snaplen)

@@ -48,6 +48,7 @@ const (
 	captureProgLwtdumpXmit = "lwtdump_xmit"
 	captureVarAttachment   = "attachment"
 	captureVarCookie       = "cookie"
+	captureVarHasFilter    = "has_filter"
 	captureVarSampleHdrBtf = "sample_hdr_btf"
 	captureVarSnaplen      = "snaplen"
 )
@@ -114,6 +115,7 @@ type captureMapSpecs struct {
 type captureVariableSpecs struct {
 	Attachment   *ebpf.VariableSpec `ebpf:"attachment"`
 	Cookie       *ebpf.VariableSpec `ebpf:"cookie"`
+	HasFilter    *ebpf.VariableSpec `ebpf:"has_filter"`
 	SampleHdrBtf *ebpf.VariableSpec `ebpf:"sample_hdr_btf"`
 	Snaplen      *ebpf.VariableSpec `ebpf:"snaplen"`
 }
@@ -155,6 +157,7 @@ func (m *captureMaps) Close() error {
 type captureVariables struct {
 	Attachment   *ebpf.Variable `ebpf:"attachment"`
 	Cookie       *ebpf.Variable `ebpf:"cookie"`
+	HasFilter    *ebpf.Variable `ebpf:"has_filter"`
 	SampleHdrBtf *ebpf.Variable `ebpf:"sample_hdr_btf"`
 	Snaplen      *ebpf.Variable `ebpf:"snaplen"`
 }

@@ -6,8 +6,10 @@ import (
 	"os"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/rlimit"
 	"github.com/lwtdump/lwtdump/writer/sample"
+	cbpf "golang.org/x/net/bpf"
 )
 
 // MaxAttachments is how many attachments one capture can have (the size of
@@ -32,6 +34,7 @@ type Collection struct {
 	events   *ebpf.Map
 	counters *ebpf.Map
 	progs    []*ebpf.Program
+	filter   asm.Instructions // the filter expression, translated; nil for none
 }
 
 // NewCollection creates the shared maps. Close it when the capture ends.
@@ -61,6 +64,22 @@ func NewCollection() (_ *Collection, err error) {
 // Events is the perf event array the programs write samples to.
 func (c *Collection) Events() *ebpf.Map { return c.events }
 
+// SetFilter makes the programs loaded from now on copy only the packets
+// that prog, a classic BPF program from package bpf/filter, accepts; the
+// others are counted as filtered. nil removes the filter.
+func (c *Collection) SetFilter(prog []cbpf.RawInstruction) error {
+	if prog == nil {
+		c.filter = nil
+		return nil
+	}
+	insns, err := translateFilter(prog, true)
+	if err != nil {
+		return err
+	}
+	c.filter = insns
+	return nil
+}
+
 // Program loads the capture program for one attachment, with the
 // attachment's number, cookie and snaplen written into its constants. The
 // program is closed with the collection.
@@ -78,7 +97,14 @@ func (c *Collection) Program(id uint32, a sample.Attachment) (*ebpf.Program, err
 			delete(spec.Programs, p)
 		}
 	}
-	for v, value := range map[string]any{"attachment": id, "cookie": a.Cookie, "snaplen": a.Snaplen} {
+	hasFilter := uint8(0)
+	if c.filter != nil {
+		hasFilter = 1
+		if err := injectFilter(spec.Programs[name], c.filter); err != nil {
+			return nil, err
+		}
+	}
+	for v, value := range map[string]any{"attachment": id, "cookie": a.Cookie, "snaplen": a.Snaplen, "has_filter": hasFilter} {
 		if err := spec.Variables[v].Set(value); err != nil {
 			return nil, fmt.Errorf("set %s: %w", v, err)
 		}

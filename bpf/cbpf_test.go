@@ -1,0 +1,258 @@
+package bpf
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/lwtdump/lwtdump/bpf/filter"
+	"github.com/lwtdump/lwtdump/writer/sample"
+)
+
+// The oracle's capture and expression table live with the compiler.
+const (
+	mixedPcap   = "filter/testdata/mixed.pcap"
+	expressions = "filter/testdata/expressions.txt"
+)
+
+var mixedEpoch = time.Unix(1700000000, 0)
+
+func requireKernel(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("kernel test: needs root to load eBPF programs (run `sudo make test`)")
+	}
+}
+
+type record struct {
+	data    []byte
+	origLen int
+}
+
+func readRecords(t *testing.T) []record {
+	t.Helper()
+	f, err := os.Open(mixedPcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []record
+	for {
+		data, ci, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			return rs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, record{append([]byte(nil), data...), ci.Length})
+	}
+}
+
+func readExpressions(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open(expressions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var exprs []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
+			exprs = append(exprs, line)
+		}
+	}
+	return exprs
+}
+
+// tcpdumpSelect returns, for each packet of mixed.pcap, whether tcpdump
+// selects it with expr.
+func tcpdumpSelect(t *testing.T, expr string, n int) []bool {
+	t.Helper()
+	cmd := exec.Command("tcpdump", "-r", mixedPcap, "-w", "-", "--", expr)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tcpdump %q: %v: %s", expr, err, stderr.String())
+	}
+	r, err := pcapgo.NewReader(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := make([]bool, n)
+	for {
+		_, ci, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			return sel
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel[int(ci.Timestamp.Sub(mixedEpoch).Seconds())] = true
+	}
+}
+
+// frame puts an Ethernet header in front of a raw IP packet:
+// BPF_PROG_TEST_RUN takes one and removes it for LWT programs, whose skb
+// starts at the network header.
+func frame(pkt []byte) []byte {
+	eth := make([]byte, 14, 14+len(pkt))
+	copy(eth, []byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1})
+	eth[12], eth[13] = 0x08, 0x00
+	if len(pkt) > 0 && pkt[0]>>4 == 6 {
+		eth[12], eth[13] = 0x86, 0xdd
+	}
+	return append(eth, pkt...)
+}
+
+// kernelSelect runs the capture program on each packet and reports which
+// ones it did not count as filtered.
+func kernelSelect(t *testing.T, c *Collection, prog *ebpf.Program, id uint32, recs []record) []bool {
+	t.Helper()
+	sel := make([]bool, len(recs))
+	for i, r := range recs {
+		before, err := c.Counters(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ret, err := prog.Run(&ebpf.RunOptions{Data: frame(r.data)})
+		if err != nil {
+			t.Fatalf("packet %d: test run: %v", i, err)
+		}
+		if ret != 0 { // BPF_OK: forwarding is never changed
+			t.Fatalf("packet %d: program returned %d", i, ret)
+		}
+		after, err := c.Counters(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Seen != before.Seen+1 {
+			t.Fatalf("packet %d: seen went from %d to %d", i, before.Seen, after.Seen)
+		}
+		sel[i] = after.Filtered == before.Filtered
+	}
+	return sel
+}
+
+// The oracle in the kernel: for every expression of the table, the capture
+// program with the translated filter copies exactly the packets tcpdump
+// selects and counts the others as filtered.
+func TestFilterInKernel(t *testing.T) {
+	requireKernel(t)
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump is not installed: it is the reference (apt-get install tcpdump)")
+	}
+	recs := readRecords(t)
+	c, err := NewCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var whole []record // the kernel sees whole packets only
+	var index []int
+	for i, r := range recs {
+		if r.origLen == len(r.data) {
+			whole = append(whole, r)
+			index = append(index, i)
+		}
+	}
+	id := uint32(0)
+	for _, expr := range readExpressions(t) {
+		t.Run(expr, func(t *testing.T) {
+			prog, err := filter.Compile(expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tcpdumpSelect(t, expr, len(recs))
+			// Direct packet reads, and bpf_skb_load_bytes only.
+			for _, direct := range []bool{true, false} {
+				if c.filter, err = translateFilter(prog, direct); err != nil {
+					t.Fatal(err)
+				}
+				p, err := c.Program(id, sample.Attachment{Hook: sample.HookXmit, Snaplen: MaxSnaplen, Filter: expr})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := kernelSelect(t, c, p, id, whole)
+				for j, i := range index {
+					if got[j] != want[i] {
+						t.Errorf("direct=%v, packet %d: kernel selects %v, tcpdump %v", direct, i, got[j], want[i])
+					}
+				}
+				id = (id + 1) % MaxAttachments
+			}
+		})
+	}
+}
+
+// Without a filter the program copies every packet, and every hook's
+// program is accepted by the verifier with and without a filter.
+func TestFilterHooks(t *testing.T) {
+	requireKernel(t)
+	var recs []record
+	for _, r := range readRecords(t) {
+		if r.origLen == len(r.data) {
+			recs = append(recs, r)
+		}
+	}
+	c, err := NewCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id := uint32(0)
+	for _, expr := range []string{"", "tcp port 443 or icmp6", "len / (ip[9] - 6) > 3 and len >> ip[8] = 0"} {
+		prog, err := filter.Compile(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if expr == "" {
+			prog = nil
+		}
+		if err := c.SetFilter(prog); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range sample.Hooks {
+			p, err := c.Program(id, sample.Attachment{Hook: h, Snaplen: MaxSnaplen, Filter: expr})
+			if err != nil {
+				t.Fatalf("%q at %s: %v", expr, h, err)
+			}
+			if h == sample.HookSeg6Local {
+				id++
+				continue // BPF_PROG_TEST_RUN does not run End.BPF programs
+			}
+			sel := kernelSelect(t, c, p, id, recs)
+			m, err := filter.NewMatcher(expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for i, r := range recs {
+				if sel[i] {
+					n++
+				}
+				if sel[i] != m.Match(r.data) {
+					t.Errorf("%q at %s, packet %d: kernel selects %v, the matcher %v", expr, h, i, sel[i], !sel[i])
+				}
+			}
+			if expr == "" && n != len(recs) || expr != "" && (n == 0 || n == len(recs)) {
+				t.Errorf("%q at %s: %d of %d packets selected", expr, h, n, len(recs))
+			}
+			id++
+		}
+	}
+}
