@@ -7,9 +7,11 @@ import (
 	"net/netip"
 
 	"github.com/cilium/ebpf"
+	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/route"
 	"github.com/lwtdump/lwtdump/writer/sample"
 	"github.com/vishvananda/netlink/nl"
+	cbpf "golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,9 +28,12 @@ type Options struct {
 	Cookie    uint64        // cookie of every attachment when HasCookie; else the attachment number
 	HasCookie bool
 	Snaplen   uint32 // bytes copied per packet (default MaxSnaplen)
-	Filter    string // filter expression, recorded in the interfaces
-	Reader    ReaderOptions
-	StateDir  string // default route.DefaultStateDir
+	Filter    string // filter expression: only matching packets are copied; recorded in the interfaces
+	// FilterProgram is Filter compiled by filter.Compile; when nil, Start
+	// compiles Filter itself.
+	FilterProgram []cbpf.RawInstruction
+	Reader        ReaderOptions
+	StateDir      string // default route.DefaultStateDir
 }
 
 // Capture is a running capture: programs attached to routes, and the reader
@@ -111,6 +116,17 @@ func Start(opts Options) (_ *Capture, err error) {
 
 	if c.coll, err = NewCollection(); err != nil {
 		return nil, err
+	}
+	if opts.Filter != "" {
+		prog := opts.FilterProgram
+		if prog == nil {
+			if prog, err = filter.Compile(opts.Filter); err != nil {
+				return nil, fmt.Errorf("filter expression %q: %w", opts.Filter, err)
+			}
+		}
+		if err := c.coll.SetFilter(prog); err != nil {
+			return nil, err
+		}
 	}
 	var encaps []route.Encap
 	for _, p := range plans {

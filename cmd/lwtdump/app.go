@@ -55,7 +55,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:                   "lwtdump",
 		Usage:                  "capture packets at the lightweight-tunnel hooks of Linux routes",
-		UsageText:              "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook xmit] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME]",
+		UsageText:              "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook xmit] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME] [-F FILE | EXPRESSION]",
 		Version:                version,
 		Writer:                 stdout,
 		ErrWriter:              stderr,

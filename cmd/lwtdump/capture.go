@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/route"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/writer"
@@ -47,6 +48,7 @@ func captureFlags() []cli.Flag {
 		&cli.IntFlag{Name: "file-count", Aliases: []string{"W"}, Usage: "with -C: keep a ring of `N` files, overwriting the oldest; with -G: stop after N files"},
 		&cli.StringFlag{Name: "postrotate-command", Aliases: []string{"z"}, Usage: "run `CMD` FILE on every finished file, without a shell and without waiting"},
 		&cli.StringFlag{Name: "file-mode", Usage: "permissions of the files written, in octal (`MODE`, default 0600)"},
+		&cli.StringFlag{Name: "filter-file", Aliases: []string{"F"}, Usage: "read the filter expression from `FILE` (# starts a comment)"},
 	}
 }
 
@@ -73,10 +75,18 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 		readyFile:  c.String("ready-file"),
 		args:       os.Args,
 	}
-	if c.NArg() > 0 {
-		return nil, usagef("unexpected argument %q (filter expressions are not supported yet)", c.Args().First())
-	}
 	o := &cfg.opts
+	expr, err := filterExpression(c)
+	if err != nil {
+		return nil, err
+	}
+	if expr != "" {
+		prog, err := filter.Compile(expr)
+		if err != nil {
+			return nil, usagef("filter expression %q: %v", expr, err)
+		}
+		o.Filter, o.FilterProgram = expr, prog
+	}
 	for _, s := range c.StringSlice("route") {
 		t, err := bpf.ParseTarget(s)
 		if err != nil {
@@ -222,6 +232,53 @@ func parseFileSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %d out of range", n)
 	}
 	return n * unit, nil
+}
+
+// filterExpression returns the filter expression: the arguments after the
+// flags joined by spaces, or the contents of -F FILE without its comments,
+// as tcpdump reads them. Flags written after the expression are refused,
+// since they would become part of it.
+func filterExpression(c *cli.Context) (string, error) {
+	args := c.Args().Slice()
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") && isFlag(c, strings.TrimLeft(a, "-")) {
+			return "", usagef("%s after the filter expression: write the flags first, the expression last", a)
+		}
+	}
+	path := c.String("filter-file")
+	if path == "" {
+		return strings.Join(strings.Fields(strings.Join(args, " ")), " "), nil
+	}
+	if len(args) > 0 {
+		return "", usagef("-F %s and an expression on the command line: give the expression one way", path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", usagef("-F %s: %v", path, errors.Unwrap(err))
+	}
+	var lines []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		lines = append(lines, line)
+	}
+	expr := strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
+	if expr == "" {
+		return "", usagef("-F %s: the file holds no filter expression", path)
+	}
+	return expr, nil
+}
+
+// isFlag reports whether name (without dashes, maybe with "=value") is one of the command's flags.
+func isFlag(c *cli.Context, name string) bool {
+	name, _, _ = strings.Cut(name, "=")
+	for _, f := range c.App.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkOutput refuses an output that cannot work before anything is touched.
@@ -383,18 +440,23 @@ func (r rotation) Rollover() error {
 	return writer.ErrDone
 }
 
-// printSummary prints the tcpdump-style summary line on stderr; verbose adds
-// the counters of each attachment and the losses of each CPU's buffer.
+// printSummary prints the tcpdump-style summary line on stderr, which with
+// a filter expression also says how many packets the expression rejected;
+// verbose adds the counters of each attachment and the losses of each
+// CPU's buffer.
 func printSummary(stderr io.Writer, capture *bpf.Capture, verbose bool) {
-	var dropped uint64
+	var dropped, filtered uint64
+	hasFilter := false
 	r := capture.Reader()
 	for i, a := range capture.Attachments() {
+		hasFilter = hasFilter || a.Filter != ""
 		c, err := capture.Counters(uint32(i))
 		if err != nil {
 			fmt.Fprintf(stderr, "lwtdump: %v\n", err)
 			continue
 		}
 		dropped += c.Dropped
+		filtered += c.Filtered
 		if verbose {
 			fmt.Fprintf(stderr, "lwtdump: %s: %d seen, %d dropped, %d filtered\n", a.Name(), c.Seen, c.Dropped, c.Filtered)
 		}
@@ -402,7 +464,11 @@ func printSummary(stderr io.Writer, capture *bpf.Capture, verbose bool) {
 	if verbose {
 		fmt.Fprintf(stderr, "lwtdump: perf buffer losses per CPU: %v; malformed samples: %d\n", r.LostPerCPU(), r.Malformed())
 	}
-	fmt.Fprintf(stderr, "%d packets captured, %d dropped\n", r.Written(), dropped)
+	line := fmt.Sprintf("%d packets captured, %d dropped", r.Written(), dropped)
+	if hasFilter {
+		line += fmt.Sprintf(", %d filtered", filtered)
+	}
+	fmt.Fprintln(stderr, line)
 }
 
 func parseUint(s string) (uint64, error) { return strconv.ParseUint(s, 0, 64) }

@@ -198,6 +198,16 @@ func mountTmpfs(t *testing.T, opts string) string {
 	return dir
 }
 
+// udp sends count datagrams of payload from ns to dst:port, one at a time
+// (bash's /dev/udp: each redirection is one connected socket, one write).
+func (tb *testbed) udp(ns, dst string, port, count int, payload string) {
+	tb.t.Helper()
+	script := fmt.Sprintf(`for i in $(seq %d); do printf %%s %q > /dev/udp/%s/%d; done`, count, payload, dst, port)
+	if out, err := exec.Command("ip", "netns", "exec", ns, "bash", "-c", script).CombinedOutput(); err != nil {
+		tb.t.Fatalf("send udp from %s to [%s]:%d: %v\n%s", ns, dst, port, err, out)
+	}
+}
+
 // proc is a running lwtdump.
 type proc struct {
 	t      *testing.T
