@@ -19,7 +19,10 @@ import (
 // the bytes lie in the skb's linear part (skb->data .. skb->data_end, a
 // bounds check the verifier accepts), and otherwise calls
 // bpf_skb_load_bytes, which also reads non-linear skbs; a load beyond the
-// packet ends the filter with "no match", as in classic BPF. Helpers clobber
+// packet ends the filter with "no match", as in classic BPF. (Direct reads
+// matter: a program that rejects an IPv6 datagram after 4 to 9 loads ran in
+// 37-39 ns with them and 66-111 ns with the helper alone; see
+// BenchmarkCaptureFilter.) Helpers clobber
 // R1-R5 only, so A and X survive them. Division by a zero X, which classic
 // BPF treats as "no match", is tested before dividing, and shifts by 32 or
 // more give 0 as in libpcap's interpreter.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The lwtdump benchmark: UDP traffic of small packets through the testbed's
-# router, with no capture, with tcpdump on the egress interface, and with
-# lwtdump at the route, alternated over rounds; prints a table of medians and
-# writes bench-results/bench.json. Arguments go to scripts/bench (-rounds,
-# -duration, -length, -rate, -lwtdump-args, -only). Run as root.
+# router, with no capture, with tcpdump on the egress interface, with lwtdump
+# at the route, and with lwtdump and a filter expression that keeps 1% of the
+# datagrams, alternated over rounds; prints a table of medians and writes
+# bench-results/bench.json. Arguments go to scripts/bench (-rounds,
+# -duration, -length, -rate, -lwtdump-args, -filter, -only). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x ./lwtdump ] || go build -o lwtdump ./cmd/lwtdump

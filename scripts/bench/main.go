@@ -1,7 +1,8 @@
 // Command bench measures what capturing costs a router: it drives UDP traffic
 // of small packets from h1 to h2 through r1 in the testbed, with no capture,
-// with tcpdump on r1's egress interface, and with lwtdump at r1's route to h2,
-// alternating the three configurations over several rounds, and reports the
+// with tcpdump on r1's egress interface, with lwtdump at r1's route to h2, and
+// with lwtdump and a filter expression that selects 1% of the datagrams,
+// alternating the configurations over several rounds, and reports the
 // medians.
 //
 // Run it as root through scripts/bench.sh (make bench).
@@ -37,6 +38,7 @@ type config struct {
 	outDir   string
 	testbed  string
 	lwtArgs  string
+	filter   string
 	only     string
 }
 
@@ -65,7 +67,10 @@ func main() {
 	flag.StringVar(&c.outDir, "out", "bench-results", "directory for captures and results")
 	flag.StringVar(&c.testbed, "testbed", "scripts/testbed.sh", "testbed script")
 	flag.StringVar(&c.lwtArgs, "lwtdump-args", "", "extra lwtdump arguments, space separated")
-	flag.StringVar(&c.only, "only", "", "run only these configurations, comma separated (none,tcpdump,lwtdump)")
+	// iperf3 puts a 32-bit datagram counter after two 32-bit time fields at
+	// the start of its UDP payload: ip6[40+8+8:4] over IPv6.
+	flag.StringVar(&c.filter, "filter", "ip6[56:4] % 100 = 0", "filter expression of the lwtdump-filter configuration (default: 1% of iperf3's datagrams)")
+	flag.StringVar(&c.only, "only", "", "run only these configurations, comma separated (none,tcpdump,lwtdump,lwtdump-filter)")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -92,7 +97,7 @@ func run(c config) error {
 	defer exec.Command(c.testbed, "down", name).Run()
 	tb := testbed{h1: name + "-h1", r1: name + "-r1", h2: name + "-h2"}
 
-	configs := []string{"none", "tcpdump", "lwtdump"}
+	configs := []string{"none", "tcpdump", "lwtdump", "lwtdump-filter"}
 	if c.only != "" {
 		configs = strings.Split(c.only, ",")
 	}
@@ -126,13 +131,16 @@ func runOne(c config, tb testbed, cfg string, round int) (result, error) {
 	case "none":
 	case "tcpdump":
 		tool = exec.Command("ip", "netns", "exec", tb.r1, "tcpdump", "-i", "r1_h2", "-s", "0", "-n", "-w", file)
-	case "lwtdump":
+	case "lwtdump", "lwtdump-filter":
 		file += "ng"
 		ready := filepath.Join(c.outDir, "ready")
 		os.Remove(ready)
 		args := []string{"-i", "2001:db8:20::/48", "--hook", "xmit", "--netns", tb.r1, "-w", file, "-v", "--ready-file", ready}
 		if c.lwtArgs != "" {
 			args = append(args, strings.Fields(c.lwtArgs)...)
+		}
+		if cfg == "lwtdump-filter" {
+			args = append(args, c.filter) // the expression goes last
 		}
 		tool = exec.Command(c.lwtdump, args...)
 	default:
@@ -203,7 +211,7 @@ func runOne(c config, tb testbed, cfg string, round int) (result, error) {
 func waitReady(c config, cfg string, tool *exec.Cmd, stderr *strings.Builder) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if cfg == "lwtdump" {
+		if strings.HasPrefix(cfg, "lwtdump") {
 			if _, err := os.Stat(filepath.Join(c.outDir, "ready")); err == nil {
 				return nil
 			}
@@ -247,7 +255,7 @@ func parseToolStats(cfg, stderr string) (dropped, seen uint64) {
 		}
 		return total
 	}
-	if cfg == "lwtdump" {
+	if strings.HasPrefix(cfg, "lwtdump") {
 		return atoi(lwtSummary), atoi(lwtSeen)
 	}
 	return atoi(tcpdDrop), atoi(tcpdRecv)
@@ -363,7 +371,10 @@ func report(c config, configs []string, results []result) error {
 	if t, ok := byName["tcpdump"]; ok && byName["none"].PPS > 0 {
 		ratios["tcpdump/no-capture"] = t.PPS / byName["none"].PPS
 	}
-	for _, k := range []string{"lwtdump/no-capture", "lwtdump/tcpdump", "tcpdump/no-capture"} {
+	if f, ok := byName["lwtdump-filter"]; ok && byName["none"].PPS > 0 {
+		ratios["lwtdump-filter/no-capture"] = f.PPS / byName["none"].PPS
+	}
+	for _, k := range []string{"lwtdump/no-capture", "lwtdump/tcpdump", "tcpdump/no-capture", "lwtdump-filter/no-capture"} {
 		if v, ok := ratios[k]; ok {
 			fmt.Printf("%s: %.2f\n", k, v)
 		}
@@ -374,10 +385,11 @@ func report(c config, configs []string, results []result) error {
 		Duration  string             `json:"duration"`
 		Payload   int                `json:"udp_payload_bytes"`
 		Rate      string             `json:"offered_rate"`
+		Filter    string             `json:"lwtdump_filter"`
 		Summaries []summary          `json:"medians"`
 		Ratios    map[string]float64 `json:"ratios"`
 		Runs      []result           `json:"runs"`
-	}{time.Now().UTC().Format(time.RFC3339), c.rounds, c.duration.String(), c.length, c.rate, sums, ratios, results}
+	}{time.Now().UTC().Format(time.RFC3339), c.rounds, c.duration.String(), c.length, c.rate, c.filter, sums, ratios, results}
 	data, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err
