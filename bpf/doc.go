@@ -1,7 +1,9 @@
 // Package bpf is the kernel side of lwtdump: it loads the capture program
 // once per attachment (route x hook), builds the route encaps that run it,
 // reads the samples it sends through the perf event array and decodes them
-// into sample.Sample values, and reads its per-attachment counters.
+// into sample.Sample values, and reads its per-attachment counters. A
+// filter expression, compiled to classic BPF by package bpf/filter, is
+// translated to eBPF and runs in the capture program (cbpf.go).
 //
 // The C source is capture.c; capture_bpfel.go and capture_bpfel.o are
 // generated from it by bpf2go (make generate) and committed, so building

@@ -240,7 +240,7 @@ type block struct {
 	et, ef         edge
 	head           *block
 	link           *block
-	dom, closure   []uint32
+	dom            []uint32
 	inEdges        *edge
 	def, kill      uint32
 	inUse, outUse  uint32
@@ -266,11 +266,10 @@ func fail(format string, args ...any) {
 
 // compiler holds the state of one compilation.
 type compiler struct {
-	regused   [memWords]bool
-	curreg    int
-	netmask   uint32
-	noOptimze bool
-	lookup    func(name string) ([]netip.Addr, error)
+	regused [memWords]bool
+	curreg  int
+	netmask uint32
+	lookup  func(name string) ([]netip.Addr, error)
 }
 
 func newBlock(code int) *block {
@@ -410,7 +409,6 @@ func uncond(rsense bool) *block {
 	return b
 }
 
-func genTrue() *block  { return uncond(true) }
 func genFalse() *block { return uncond(false) }
 
 // linktype tests the network protocol: the IP version for IPv4 and IPv6;

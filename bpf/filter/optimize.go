@@ -1144,7 +1144,6 @@ func (o *optState) init(ic *icode) {
 	o.nodewords = o.nBlocks/32 + 1
 	for i, b := range o.blocks {
 		b.dom = make([]uint32, o.nodewords)
-		b.closure = make([]uint32, o.nodewords)
 		b.et.edom = make([]uint32, o.edgewords)
 		b.ef.edom = make([]uint32, o.edgewords)
 		b.et.id = i
