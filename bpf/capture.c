@@ -59,12 +59,23 @@ volatile const __u32 attachment = 0;
 volatile const __u64 cookie = 0;
 volatile const __u32 snaplen = 262144;
 volatile const __u8 has_filter = 0; /* lwtdump_filter holds a filter expression */
+/* 0: send samples through the perf event array; 1: through the BPF ring buffer. */
+volatile const __u8 use_ringbuf = 0;
+/* With the ring buffer: wake user space once this many bytes wait in it. */
+volatile const __u32 wakeup_bytes = 65536;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } events SEC(".maps");
+
+/* One buffer for all CPUs, samples in the order they were taken. Its size
+ * is set by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} ring SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -87,6 +98,67 @@ struct {
 static __noinline int lwtdump_filter(struct __sk_buff *skb)
 {
 	return skb->len != 0xffffffff;
+}
+
+/* ring_output reserves a ring buffer record of the constant size HDR + SIZE
+ * (the verifier wants a constant), fills it and submits it. User space
+ * reads cap_len from the header and ignores the slack after the packet. */
+#define RING_OUTPUT(SIZE)                                                                        \
+	static __always_inline int ring_output_##SIZE(struct __sk_buff *skb, struct sample_hdr *hdr, \
+						      __u64 caplen)                                  \
+	{                                                                                            \
+		struct sample_hdr *rec = bpf_ringbuf_reserve(&ring, sizeof(*hdr) + SIZE, 0);         \
+		if (!rec)                                                                            \
+			return -1;                                                                   \
+		*rec = *hdr;                                                                         \
+		/* Keep the bound check on the register the helper gets: without the \
+		 * barrier clang reuses the caller's check and the verifier loses it. */  \
+		asm volatile("" : "+r"(caplen));                                                     \
+		if (caplen == 0 || caplen > SIZE || bpf_skb_load_bytes(skb, 0, rec + 1, caplen) < 0) { \
+			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);                                  \
+			return -1;                                                                   \
+		}                                                                                    \
+		__u64 flags = BPF_RB_NO_WAKEUP;                                                      \
+		if (bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes)                     \
+			flags = BPF_RB_FORCE_WAKEUP;                                                 \
+		bpf_ringbuf_submit(rec, flags);                                                      \
+		return 0;                                                                            \
+	}
+
+RING_OUTPUT(128)
+RING_OUTPUT(256)
+RING_OUTPUT(512)
+RING_OUTPUT(1024)
+RING_OUTPUT(1536)
+RING_OUTPUT(2048)
+RING_OUTPUT(4096)
+RING_OUTPUT(9216)
+RING_OUTPUT(16384)
+RING_OUTPUT(MAX_CAPLEN)
+
+/* ring_output sends the sample through the ring buffer in the smallest
+ * record that holds it. */
+static __always_inline int ring_output(struct __sk_buff *skb, struct sample_hdr *hdr, __u64 caplen)
+{
+	if (caplen <= 128)
+		return ring_output_128(skb, hdr, caplen);
+	if (caplen <= 256)
+		return ring_output_256(skb, hdr, caplen);
+	if (caplen <= 512)
+		return ring_output_512(skb, hdr, caplen);
+	if (caplen <= 1024)
+		return ring_output_1024(skb, hdr, caplen);
+	if (caplen <= 1536)
+		return ring_output_1536(skb, hdr, caplen);
+	if (caplen <= 2048)
+		return ring_output_2048(skb, hdr, caplen);
+	if (caplen <= 4096)
+		return ring_output_4096(skb, hdr, caplen);
+	if (caplen <= 9216)
+		return ring_output_9216(skb, hdr, caplen);
+	if (caplen <= 16384)
+		return ring_output_16384(skb, hdr, caplen);
+	return ring_output_MAX_CAPLEN(skb, hdr, caplen);
 }
 
 static __always_inline int capture(struct __sk_buff *skb, __u8 hook)
@@ -121,7 +193,12 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 hook)
 		.protocol = skb->protocol,
 		.hook = hook,
 	};
-	if (bpf_perf_event_output(skb, &events, BPF_F_CURRENT_CPU | (caplen << 32), &hdr, sizeof(hdr)) < 0)
+	int err;
+	if (use_ringbuf)
+		err = ring_output(skb, &hdr, caplen);
+	else
+		err = bpf_perf_event_output(skb, &events, BPF_F_CURRENT_CPU | (caplen << 32), &hdr, sizeof(hdr));
+	if (err < 0)
 		c->dropped++;
 	return BPF_OK;
 }

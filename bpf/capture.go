@@ -114,7 +114,7 @@ func Start(opts Options) (_ *Capture, err error) {
 		return nil, fmt.Errorf("%d attachments: at most %d", n, MaxAttachments)
 	}
 
-	if c.coll, err = NewCollection(); err != nil {
+	if c.coll, err = NewCollection(opts.Reader); err != nil {
 		return nil, err
 	}
 	if opts.Filter != "" {

@@ -42,6 +42,7 @@ type captureSampleHdr struct {
 const (
 	captureMapCounters     = "counters"
 	captureMapEvents       = "events"
+	captureMapRing         = "ring"
 	captureProgLwtdumpIn   = "lwtdump_in"
 	captureProgLwtdumpOut  = "lwtdump_out"
 	captureProgLwtdumpSeg6 = "lwtdump_seg6"
@@ -51,6 +52,8 @@ const (
 	captureVarHasFilter    = "has_filter"
 	captureVarSampleHdrBtf = "sample_hdr_btf"
 	captureVarSnaplen      = "snaplen"
+	captureVarUseRingbuf   = "use_ringbuf"
+	captureVarWakeupBytes  = "wakeup_bytes"
 )
 
 // loadCapture returns the embedded CollectionSpec for capture.
@@ -107,6 +110,7 @@ type captureProgramSpecs struct {
 type captureMapSpecs struct {
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
+	Ring     *ebpf.MapSpec `ebpf:"ring"`
 }
 
 // captureVariableSpecs contains global variables before they are loaded into the kernel.
@@ -118,6 +122,8 @@ type captureVariableSpecs struct {
 	HasFilter    *ebpf.VariableSpec `ebpf:"has_filter"`
 	SampleHdrBtf *ebpf.VariableSpec `ebpf:"sample_hdr_btf"`
 	Snaplen      *ebpf.VariableSpec `ebpf:"snaplen"`
+	UseRingbuf   *ebpf.VariableSpec `ebpf:"use_ringbuf"`
+	WakeupBytes  *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // captureObjects contains all objects after they have been loaded into the kernel.
@@ -142,12 +148,14 @@ func (o *captureObjects) Close() error {
 type captureMaps struct {
 	Counters *ebpf.Map `ebpf:"counters"`
 	Events   *ebpf.Map `ebpf:"events"`
+	Ring     *ebpf.Map `ebpf:"ring"`
 }
 
 func (m *captureMaps) Close() error {
 	return _CaptureClose(
 		m.Counters,
 		m.Events,
+		m.Ring,
 	)
 }
 
@@ -160,6 +168,8 @@ type captureVariables struct {
 	HasFilter    *ebpf.Variable `ebpf:"has_filter"`
 	SampleHdrBtf *ebpf.Variable `ebpf:"sample_hdr_btf"`
 	Snaplen      *ebpf.Variable `ebpf:"snaplen"`
+	UseRingbuf   *ebpf.Variable `ebpf:"use_ringbuf"`
+	WakeupBytes  *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // capturePrograms contains all programs after they have been loaded into the kernel.

@@ -159,7 +159,7 @@ func TestFilterInKernel(t *testing.T) {
 		t.Skip("tcpdump is not installed: it is the reference (apt-get install tcpdump)")
 	}
 	recs := readRecords(t)
-	c, err := NewCollection()
+	c, err := NewCollection(ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestFilterHooks(t *testing.T) {
 			recs = append(recs, r)
 		}
 	}
-	c, err := NewCollection()
+	c, err := NewCollection(ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func BenchmarkCaptureFilter(b *testing.B) {
 			name = "no filter"
 		}
 		b.Run(name, func(b *testing.B) {
-			c, err := NewCollection()
+			c, err := NewCollection(ReaderOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -27,18 +27,55 @@ var programNames = map[sample.Hook]string{
 	sample.HookSeg6Local: "lwtdump_seg6",
 }
 
+// Transport is how samples travel from the programs to user space.
+type Transport int
+
+// The transports.
+const (
+	// PerfBuffer is a perf event array: one buffer per CPU, filled by
+	// bpf_perf_event_output, which copies the packet straight from the skb.
+	PerfBuffer Transport = iota
+	// RingBuffer is a BPF ring buffer: one buffer shared by every CPU, so
+	// samples arrive in the order they were taken.
+	RingBuffer
+)
+
+// String names the transport as the --transport flag does.
+func (t Transport) String() string {
+	if t == RingBuffer {
+		return "ringbuf"
+	}
+	return "perf"
+}
+
+// ParseTransport accepts "perf" or "ringbuf".
+func ParseTransport(s string) (Transport, error) {
+	switch s {
+	case "perf":
+		return PerfBuffer, nil
+	case "ringbuf":
+		return RingBuffer, nil
+	}
+	return 0, fmt.Errorf("unknown transport %q (want perf or ringbuf)", s)
+}
+
 // Collection holds what every attachment of one capture shares, the event
 // buffer and the counters, and the programs loaded for the attachments.
 type Collection struct {
-	spec     *ebpf.CollectionSpec
-	events   *ebpf.Map
-	counters *ebpf.Map
-	progs    []*ebpf.Program
-	filter   asm.Instructions // the filter expression, translated; nil for none
+	spec      *ebpf.CollectionSpec
+	transport Transport
+	wakeup    uint32
+	events    *ebpf.Map
+	ring      *ebpf.Map
+	counters  *ebpf.Map
+	progs     []*ebpf.Program
+	filter    asm.Instructions // the filter expression, translated; nil for none
 }
 
-// NewCollection creates the shared maps. Close it when the capture ends.
-func NewCollection() (_ *Collection, err error) {
+// NewCollection creates the shared maps for the reader options' transport
+// and sizes. Close it when the capture ends.
+func NewCollection(opts ReaderOptions) (_ *Collection, err error) {
+	opts.setDefaults()
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("remove memlock limit: %w", err)
 	}
@@ -46,7 +83,7 @@ func NewCollection() (_ *Collection, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load capture spec: %w", err)
 	}
-	c := &Collection{spec: spec}
+	c := &Collection{spec: spec, transport: opts.Transport, wakeup: uint32(opts.Watermark)}
 	defer func() {
 		if err != nil {
 			c.Close() // c, not the result, which a failing return sets to nil
@@ -54,6 +91,12 @@ func NewCollection() (_ *Collection, err error) {
 	}()
 	if c.events, err = ebpf.NewMap(spec.Maps["events"]); err != nil {
 		return nil, fmt.Errorf("create event map: %w", permission(err))
+	}
+	if opts.Transport == RingBuffer {
+		spec.Maps["ring"].MaxEntries = uint32(opts.RingSize())
+	}
+	if c.ring, err = ebpf.NewMap(spec.Maps["ring"]); err != nil {
+		return nil, fmt.Errorf("create ring buffer: %w", permission(err))
 	}
 	if c.counters, err = ebpf.NewMap(spec.Maps["counters"]); err != nil {
 		return nil, fmt.Errorf("create counters map: %w", permission(err))
@@ -80,6 +123,12 @@ func (c *Collection) SetFilter(prog []cbpf.RawInstruction) error {
 	return nil
 }
 
+// Ring is the ring buffer the programs write samples to with RingBuffer.
+func (c *Collection) Ring() *ebpf.Map { return c.ring }
+
+// Transport is the collection's transport.
+func (c *Collection) Transport() Transport { return c.transport }
+
 // Program loads the capture program for one attachment, with the
 // attachment's number, cookie and snaplen written into its constants. The
 // program is closed with the collection.
@@ -104,13 +153,17 @@ func (c *Collection) Program(id uint32, a sample.Attachment) (*ebpf.Program, err
 			return nil, err
 		}
 	}
-	for v, value := range map[string]any{"attachment": id, "cookie": a.Cookie, "snaplen": a.Snaplen, "has_filter": hasFilter} {
+	constants := map[string]any{
+		"attachment": id, "cookie": a.Cookie, "snaplen": a.Snaplen, "has_filter": hasFilter,
+		"use_ringbuf": uint8(c.transport), "wakeup_bytes": c.wakeup,
+	}
+	for v, value := range constants {
 		if err := spec.Variables[v].Set(value); err != nil {
 			return nil, fmt.Errorf("set %s: %w", v, err)
 		}
 	}
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
-		MapReplacements: map[string]*ebpf.Map{"events": c.events, "counters": c.counters},
+		MapReplacements: map[string]*ebpf.Map{"events": c.events, "ring": c.ring, "counters": c.counters},
 	})
 	if err != nil {
 		var verr *ebpf.VerifierError
@@ -150,6 +203,9 @@ func (c *Collection) Close() error {
 	c.progs = nil
 	if c.events != nil {
 		c.events.Close()
+	}
+	if c.ring != nil {
+		c.ring.Close()
 	}
 	if c.counters != nil {
 		c.counters.Close()

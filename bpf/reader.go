@@ -1,20 +1,27 @@
 package bpf
 
 import (
+	"runtime"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cilium/ebpf"
 	"os"
 	"time"
 
 	"github.com/cilium/ebpf/perf"
+	"github.com/cilium/ebpf/ringbuf"
 	"github.com/lwtdump/lwtdump/writer/sample"
 )
 
 // ReaderOptions tune how samples travel from the kernel to user space.
 type ReaderOptions struct {
+	// Transport is the perf event array (default) or the BPF ring buffer.
+	Transport Transport
 	// PerCPUBuffer is the size of each CPU's perf buffer in bytes
-	// (default 4 MiB). Bigger buffers absorb longer bursts.
+	// (default 4 MiB). Bigger buffers absorb longer bursts. The ring
+	// buffer, shared by all CPUs, gets this size times the number of CPUs.
 	PerCPUBuffer int
 	// Watermark is how many bytes a CPU's buffer holds before user space is
 	// woken (default 64 KiB, capped at a quarter of the buffer). 1 wakes
@@ -31,6 +38,17 @@ const (
 	DefaultWatermark     = 64 << 10
 	DefaultFlushInterval = 100 * time.Millisecond
 )
+
+// RingSize is the size of the ring buffer: PerCPUBuffer for each possible
+// CPU, rounded up to a power of two as the kernel requires.
+func (o ReaderOptions) RingSize() int {
+	o.setDefaults()
+	n := 1
+	for n < o.PerCPUBuffer*max(1, possibleCPUs()) {
+		n <<= 1
+	}
+	return max(n, os.Getpagesize())
+}
 
 func (o *ReaderOptions) setDefaults() {
 	if o.PerCPUBuffer <= 0 {
@@ -58,6 +76,8 @@ type Sink interface {
 type Reader struct {
 	perf      *perf.Reader
 	rec       perf.Record
+	ring      *ringbuf.Reader
+	ringRec   ringbuf.Record
 	sample    sample.Sample
 	clock     Clock
 	interval  time.Duration
@@ -66,18 +86,49 @@ type Reader struct {
 	malformed uint64
 }
 
-// NewReader opens the perf buffers of the collection's event map.
+// NewReader opens the buffers of the collection's transport.
 func NewReader(c *Collection, opts ReaderOptions) (*Reader, error) {
 	opts.setDefaults()
-	pr, err := perf.NewReaderWithOptions(c.Events(), opts.PerCPUBuffer, perf.ReaderOptions{Watermark: opts.Watermark})
+	r := &Reader{clock: NewClock(), interval: opts.FlushInterval}
+	var err error
+	if c.Transport() == RingBuffer {
+		if r.ring, err = ringbuf.NewReader(c.Ring()); err != nil {
+			return nil, fmt.Errorf("create ring buffer reader: %w", permission(err))
+		}
+		return r, nil
+	}
+	r.perf, err = perf.NewReaderWithOptions(c.Events(), opts.PerCPUBuffer, perf.ReaderOptions{Watermark: opts.Watermark})
 	if err != nil {
 		return nil, fmt.Errorf("create perf reader: %w", permission(err))
 	}
-	return &Reader{perf: pr, clock: NewClock(), interval: opts.FlushInterval}, nil
+	return r, nil
 }
 
-// Close releases the perf buffers.
-func (r *Reader) Close() error { return r.perf.Close() }
+// Close releases the buffers.
+func (r *Reader) Close() error {
+	if r.ring != nil {
+		return r.ring.Close()
+	}
+	return r.perf.Close()
+}
+
+func (r *Reader) setDeadline(t time.Time) {
+	if r.ring != nil {
+		r.ring.SetDeadline(t)
+		return
+	}
+	r.perf.SetDeadline(t)
+}
+
+// next reads one record: a sample's bytes, or a count of samples lost on a CPU.
+func (r *Reader) next() (raw []byte, lost uint64, cpu int, err error) {
+	if r.ring != nil {
+		err = r.ring.ReadInto(&r.ringRec)
+		return r.ringRec.RawSample, 0, 0, err
+	}
+	err = r.perf.ReadInto(&r.rec)
+	return r.rec.RawSample, r.rec.LostSamples, r.rec.CPU, err
+}
 
 // Written is the number of samples handed to a sink.
 func (r *Reader) Written() uint64 { return r.written }
@@ -108,7 +159,7 @@ var ErrLimit = errors.New("sample limit reached")
 // a packet waits at most about FlushInterval even at one packet a second.
 func (r *Reader) Run(ctx context.Context, sink Sink, limit uint64) error {
 	for {
-		r.perf.SetDeadline(time.Now().Add(r.interval))
+		r.setDeadline(time.Now().Add(r.interval))
 		err := r.readUntilDeadline(sink, limit)
 		if err != nil {
 			return err
@@ -123,7 +174,7 @@ func (r *Reader) Run(ctx context.Context, sink Sink, limit uint64) error {
 // waiting for more. Call it after the programs are detached so that nothing
 // the hooks saw is left unread.
 func (r *Reader) Drain(sink Sink, limit uint64) error {
-	r.perf.SetDeadline(time.Now())
+	r.setDeadline(time.Now())
 	return r.readUntilDeadline(sink, limit)
 }
 
@@ -131,22 +182,22 @@ func (r *Reader) Drain(sink Sink, limit uint64) error {
 // deadline, then flushes the sink.
 func (r *Reader) readUntilDeadline(sink Sink, limit uint64) error {
 	for {
-		err := r.perf.ReadInto(&r.rec)
+		raw, lost, cpu, err := r.next()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			r.clock = NewClock()
 			return sink.Flush(time.Now())
 		}
 		if err != nil {
-			return fmt.Errorf("read perf buffer: %w", err)
+			return fmt.Errorf("read samples: %w", err)
 		}
-		if r.rec.LostSamples > 0 {
-			for len(r.lost) <= r.rec.CPU {
+		if lost > 0 {
+			for len(r.lost) <= cpu {
 				r.lost = append(r.lost, 0)
 			}
-			r.lost[r.rec.CPU] += r.rec.LostSamples
+			r.lost[cpu] += lost
 			continue
 		}
-		if err := Decode(r.rec.RawSample, r.clock, &r.sample); err != nil {
+		if err := Decode(raw, r.clock, &r.sample); err != nil {
 			r.malformed++
 			continue
 		}
@@ -161,4 +212,13 @@ func (r *Reader) readUntilDeadline(sink Sink, limit uint64) error {
 			return ErrLimit
 		}
 	}
+}
+
+// possibleCPUs is the number of CPUs the kernel may bring online.
+func possibleCPUs() int {
+	n, err := ebpf.PossibleCPU()
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	return n
 }

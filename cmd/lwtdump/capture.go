@@ -38,6 +38,7 @@ func captureFlags() []cli.Flag {
 		&cli.StringFlag{Name: "netns", Usage: "capture in the network namespace `NAME`"},
 		&cli.UintFlag{Name: "table", Value: bpf.MainTable, Usage: "routing `TABLE` of the routes"},
 		&cli.IntFlag{Name: "buffer-size", Aliases: []string{"B"}, Value: bpf.DefaultPerCPUBuffer >> 10, Usage: "perf buffer of each CPU, in `KiB` (rounded up to a power of two pages)"},
+		&cli.StringFlag{Name: "transport", Value: "perf", Usage: "how samples reach user space: perf (a buffer per CPU) or ringbuf (one shared buffer, samples in order)"},
 		&cli.BoolFlag{Name: "packet-buffered", Aliases: []string{"U"}, Usage: "write each packet out as soon as it is captured"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each packet's metadata"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "say nothing on stderr but errors and the summary"},
@@ -137,6 +138,11 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 		return nil, usagef("-B %d: the buffer of each CPU must be 4 to 1048576 KiB", kib)
 	}
 	o.Reader.PerCPUBuffer = kib << 10
+	transport, err := bpf.ParseTransport(c.String("transport"))
+	if err != nil {
+		return nil, usagef("--transport: %v", err)
+	}
+	o.Reader.Transport = transport
 	if cfg.unbuffered {
 		o.Reader.Watermark = 1
 	}
