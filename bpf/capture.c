@@ -111,6 +111,9 @@ static __noinline int lwtdump_filter(struct __sk_buff *skb)
 		if (!rec)                                                                            \
 			return -1;                                                                   \
 		*rec = *hdr;                                                                         \
+		/* Stamped after the reservation, which is serialized: ring order is \
+		 * time order. */                                                    \
+		rec->ts_ns = bpf_ktime_get_ns();                                                     \
 		/* Keep the bound check on the register the helper gets: without the \
 		 * barrier clang reuses the caller's check and the verifier loses it. */  \
 		asm volatile("" : "+r"(caplen));                                                     \
@@ -182,7 +185,6 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 hook)
 		caplen = MAX_CAPLEN;
 
 	struct sample_hdr hdr = {
-		.ts_ns = bpf_ktime_get_ns(),
 		.cookie = cookie,
 		.attachment = attachment,
 		.ifindex = skb->ifindex,
@@ -194,10 +196,12 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 hook)
 		.hook = hook,
 	};
 	int err;
-	if (use_ringbuf)
+	if (use_ringbuf) {
 		err = ring_output(skb, &hdr, caplen);
-	else
+	} else {
+		hdr.ts_ns = bpf_ktime_get_ns();
 		err = bpf_perf_event_output(skb, &events, BPF_F_CURRENT_CPU | (caplen << 32), &hdr, sizeof(hdr));
+	}
 	if (err < 0)
 		c->dropped++;
 	return BPF_OK;

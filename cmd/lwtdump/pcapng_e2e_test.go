@@ -165,9 +165,15 @@ func TestSnaplen(t *testing.T) {
 // interface: isb_ifrecv = packets in the file + isb_ifdrop. The summary and
 // the kernel's perf loss records agree.
 func TestDropsAreCounted(t *testing.T) {
+	for _, transport := range []string{"perf", "ringbuf"} {
+		t.Run(transport, func(t *testing.T) { testDropsAreCounted(t, transport) })
+	}
+}
+
+func testDropsAreCounted(t *testing.T, transport string) {
 	tb := newTestbed(t)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--hook", "in,xmit", "--netns", tb.r1, "-w", out, "-B", "4", "-v")
+	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--hook", "in,xmit", "--netns", tb.r1, "-w", out, "-B", "4", "-v", "--transport", transport)
 	// Bursts of 100 packets of 1400 bytes into 4 KiB per CPU.
 	exec.Command("ip", "netns", "exec", tb.h1, "ping", "-f", "-l", "100", "-c", "2000", "-s", "1400", "2001:db8:20::1").Run()
 	if code := p.stop(syscall.SIGTERM); code != 0 {
