@@ -10,7 +10,6 @@ import (
 	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/route"
 	"github.com/lwtdump/lwtdump/writer/sample"
-	"github.com/vishvananda/netlink/nl"
 	cbpf "golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -156,7 +155,7 @@ func Start(opts Options) (_ *Capture, err error) {
 		if p.sid {
 			e, err = EndBPFEncap(progs[sample.HookSeg6Local])
 		} else {
-			e, err = BPFEncap(progs)
+			e, err = BPFEncap(progs, p.existing == nil)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("build encap for %s: %w", p.prefix, err)
@@ -168,7 +167,7 @@ func Start(opts Options) (_ *Capture, err error) {
 	if c.reader, err = NewReader(c.coll, opts.Reader); err != nil {
 		return nil, err
 	}
-	if c.state, err = route.NewState(opts.StateDir, opts.Netns); err != nil {
+	if c.state, err = route.NewState(opts.StateDir, c.h); err != nil {
 		return nil, err
 	}
 	for i, p := range plans {
@@ -235,8 +234,8 @@ func (c *Capture) resolveSID(sid netip.Addr, table uint32) (plan, error) {
 	if err := c.checkOwner(r); err != nil {
 		return p, err
 	}
-	if a := r.Seg6LocalAction(); a != nl.SEG6_LOCAL_ACTION_END {
-		return p, fmt.Errorf("SID %s has action %s, not End: End.BPF would change its forwarding: %w", sid, nl.SEG6LocalActionString(a), route.ErrNotRestorable)
+	if err := route.CheckEndReplaceable(r); err != nil {
+		return p, err
 	}
 	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
 	return p, nil
@@ -258,20 +257,25 @@ type targetError struct {
 func (e targetError) Error() string { return e.msg }
 func (e targetError) Unwrap() error { return e.kind }
 
-// ErrBusy means a route already carries another lwtdump's program.
-var ErrBusy = errors.New("route is in use by another lwtdump")
+// Errors of Start on a route that already carries lwtdump's programs.
+var (
+	// ErrBusy means a route carries the programs of a running lwtdump.
+	ErrBusy = errors.New("route is in use by another lwtdump")
+	// ErrStale means a route carries the programs of an lwtdump that is gone.
+	ErrStale = errors.New("route still carries the programs of an lwtdump that is gone")
+)
 
 // checkOwner refuses a route that carries an lwtdump program, naming its process.
 func (c *Capture) checkOwner(r *route.Route) error {
 	for _, name := range r.ProgramNames() {
-		pid, ok := Owner(name)
+		l, ok := ParseProgramName(name)
 		if !ok {
 			continue
 		}
-		if route.ProcessAlive(pid) {
-			return fmt.Errorf("route %s is being captured by lwtdump pid %d: %w", r.Dst(), pid, ErrBusy)
+		if route.ProcessAlive(l.Pid) {
+			return targetError{kind: ErrBusy, msg: fmt.Sprintf("route %s is being captured by lwtdump pid %d: stop that capture first", r.Dst(), l.Pid)}
 		}
-		return fmt.Errorf("route %s still carries the program of lwtdump pid %d, which is gone: run `lwtdump cleanup` first: %w", r.Dst(), pid, ErrBusy)
+		return targetError{kind: ErrStale, msg: fmt.Sprintf("route %s still carries the programs of lwtdump pid %d, which is gone: run `lwtdump cleanup` first", r.Dst(), l.Pid)}
 	}
 	return nil
 }
@@ -315,7 +319,7 @@ func (c *Capture) StatePath() string { return c.state.Path() }
 func (c *Capture) Run(ctx context.Context, sink Sink, limit uint64) error {
 	err := c.reader.Run(ctx, sink, limit)
 	derr := c.Detach()
-	if err == nil && derr == nil {
+	if err == nil && len(c.changes) == 0 { // no program is left on a route
 		err = c.reader.Drain(sink, limit)
 	}
 	if errors.Is(err, ErrLimit) {
@@ -324,8 +328,10 @@ func (c *Capture) Run(ctx context.Context, sink Sink, limit uint64) error {
 	return errors.Join(err, derr)
 }
 
-// Detach restores every route the capture changed, newest first. It may be
-// called more than once.
+// Detach restores every route the capture changed, newest first, and
+// checks that each equals its original again. A route that something else
+// removed or changed during the capture is left as it is and reported. It
+// may be called more than once.
 func (c *Capture) Detach() error {
 	var errs []error
 	var failed []*route.Change
@@ -333,8 +339,10 @@ func (c *Capture) Detach() error {
 		ch := c.changes[i]
 		if err := c.h.Undo(ch); err != nil {
 			errs = append(errs, err)
-			failed = append([]*route.Change{ch}, failed...)
-			continue
+			if !settled(err) {
+				failed = append([]*route.Change{ch}, failed...)
+				continue
+			}
 		}
 		if err := c.state.Forget(ch); err != nil {
 			errs = append(errs, err)
@@ -346,6 +354,12 @@ func (c *Capture) Detach() error {
 		c.state = nil
 	}
 	return errors.Join(errs...)
+}
+
+// settled reports whether an Undo error leaves nothing of the capture on
+// the route, so that there is nothing left to retry or to restore later.
+func settled(err error) bool {
+	return errors.Is(err, route.ErrRouteGone) || errors.Is(err, route.ErrRouteChanged) || errors.Is(err, route.ErrRestoreDiffers)
 }
 
 // Close restores every route and releases programs, maps and buffers.

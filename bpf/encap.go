@@ -17,22 +17,49 @@ import (
 // that `ip route` and `lwtdump list` show whose it is.
 const NamePrefix = "lwtdump"
 
-// EncapName is the program name lwtdump gives the kernel for a hook:
-// "lwtdump:PID:xmit". The kernel shows it in route dumps.
-func EncapName(pid int, h sample.Hook) string {
-	return fmt.Sprintf("%s:%d:%s", NamePrefix, pid, strings.TrimPrefix(h.String(), "lwt_"))
+// addedSuffix ends the program names on a route lwtdump added for the
+// capture (-i PREFIX@DEV with no route to PREFIX): after a crash, such a
+// route is deleted rather than stripped of its encap (lwtdump cleanup --strip).
+const addedSuffix = ":added"
+
+// ProgramName is the name lwtdump gives the kernel for its program at a
+// hook of a route: "lwtdump:PID:xmit", or "lwtdump:PID:xmit:added" on a
+// route it added. The kernel shows it in route dumps (`ip route`), where a
+// bpf encap's name also ends with "[fd:N]", added by vishvananda/netlink.
+func ProgramName(pid int, h sample.Hook, added bool) string {
+	name := fmt.Sprintf("%s:%d:%s", NamePrefix, pid, strings.TrimPrefix(h.String(), "lwt_"))
+	if added {
+		name += addedSuffix
+	}
+	return name
 }
 
-// Owner reads the pid back from a program name written by EncapName; ok is
-// false when the name is not lwtdump's.
-func Owner(progName string) (pid int, ok bool) {
-	rest, found := strings.CutPrefix(progName, NamePrefix+":")
+// ProgramLabel is what a name written by ProgramName tells.
+type ProgramLabel struct {
+	Pid   int    // the lwtdump process that attached the program
+	Hook  string // "in", "out", "xmit" or "seg6local"
+	Added bool   // the route was added for the capture
+}
+
+// ParseProgramName reads a name written by ProgramName; ok is false when
+// the name is not lwtdump's.
+func ParseProgramName(name string) (l ProgramLabel, ok bool) {
+	rest, found := strings.CutPrefix(name, NamePrefix+":")
 	if !found {
-		return 0, false
+		return l, false
 	}
-	digits, _, _ := strings.Cut(rest, ":")
+	// vishvananda/netlink appends "[fd:N]" to the name of a bpf encap program.
+	if i := strings.LastIndex(rest, "[fd:"); i >= 0 && strings.HasSuffix(rest, "]") {
+		rest = rest[:i]
+	}
+	rest, l.Added = strings.CutSuffix(rest, addedSuffix)
+	digits, hook, _ := strings.Cut(rest, ":")
 	pid, err := strconv.Atoi(digits)
-	return pid, err == nil
+	if err != nil || pid <= 0 {
+		return l, false
+	}
+	l.Pid, l.Hook = pid, hook
+	return l, true
 }
 
 var lwtModes = map[sample.Hook]int{
@@ -42,15 +69,16 @@ var lwtModes = map[sample.Hook]int{
 }
 
 // BPFEncap returns the route encap ("encap bpf in ... out ... xmit ...")
-// that runs each program at its hook.
-func BPFEncap(progs map[sample.Hook]*ebpf.Program) (route.Encap, error) {
+// that runs each program at its hook; added tells that lwtdump adds the
+// route for the capture.
+func BPFEncap(progs map[sample.Hook]*ebpf.Program, added bool) (route.Encap, error) {
 	var e netlink.BpfEncap
 	for h, p := range progs {
 		mode, ok := lwtModes[h]
 		if !ok {
 			return route.Encap{}, fmt.Errorf("hook %s cannot be used in a bpf encap", h)
 		}
-		if err := e.SetProg(mode, p.FD(), EncapName(os.Getpid(), h)); err != nil {
+		if err := e.SetProg(mode, p.FD(), ProgramName(os.Getpid(), h, added)); err != nil {
 			return route.Encap{}, err
 		}
 	}
@@ -61,12 +89,13 @@ func BPFEncap(progs map[sample.Hook]*ebpf.Program) (route.Encap, error) {
 	return route.Encap{Type: nl.LWTUNNEL_ENCAP_BPF, Data: data}, nil
 }
 
-// EndBPFEncap returns the SRv6 seg6local encap "action End.BPF" running prog.
+// EndBPFEncap returns the SRv6 seg6local encap "action End.BPF" running
+// prog. vishvananda/netlink encodes it once both flags are set by hand.
 func EndBPFEncap(prog *ebpf.Program) (route.Encap, error) {
 	e := netlink.SEG6LocalEncap{Action: nl.SEG6_LOCAL_ACTION_END_BPF}
 	e.Flags[nl.SEG6_LOCAL_ACTION] = true
 	e.Flags[nl.SEG6_LOCAL_BPF] = true
-	if err := e.SetProg(prog.FD(), EncapName(os.Getpid(), sample.HookSeg6Local)); err != nil {
+	if err := e.SetProg(prog.FD(), ProgramName(os.Getpid(), sample.HookSeg6Local, false)); err != nil {
 		return route.Encap{}, err
 	}
 	data, err := e.Encode()

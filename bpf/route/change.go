@@ -13,6 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ip6DefaultMetric is the metric of an IPv6 route added without one (IP6_RT_PRIO_USER).
+const ip6DefaultMetric = 1024
+
 // Encap is a lightweight tunnel to put on a route: its RTA_ENCAP_TYPE and RTA_ENCAP payload.
 type Encap struct {
 	Type uint16
@@ -55,6 +58,15 @@ func (r *Route) request() *Route {
 
 // withEncap returns a copy of r whose encap is e.
 func (r *Route) withEncap(e Encap) *Route {
+	q := r.withoutEncap()
+	q.Attrs = append(q.Attrs,
+		newAttr(unix.RTA_ENCAP_TYPE, nl.Uint16Attr(e.Type)),
+		newAttr(unix.RTA_ENCAP|unix.NLA_F_NESTED, e.Data))
+	return q
+}
+
+// withoutEncap returns a copy of r without an encap.
+func (r *Route) withoutEncap() *Route {
 	q := &Route{Msg: r.Msg}
 	for _, a := range r.Attrs {
 		switch a.Attr.Type & nlaTypeMask {
@@ -63,9 +75,6 @@ func (r *Route) withEncap(e Encap) *Route {
 			q.Attrs = append(q.Attrs, a)
 		}
 	}
-	q.Attrs = append(q.Attrs,
-		newAttr(unix.RTA_ENCAP_TYPE, nl.Uint16Attr(e.Type)),
-		newAttr(unix.RTA_ENCAP|unix.NLA_F_NESTED, e.Data))
 	return q
 }
 
@@ -80,14 +89,25 @@ func newAttr(typ uint16, value []byte) syscall.NetlinkRouteAttr {
 func (r *Route) Bytes() []byte {
 	b := bytes.NewBuffer(r.Msg.Serialize())
 	for _, a := range r.Attrs {
-		var hdr [unix.SizeofRtAttr]byte
-		binary.NativeEndian.PutUint16(hdr[0:2], uint16(unix.SizeofRtAttr+len(a.Value)))
-		binary.NativeEndian.PutUint16(hdr[2:4], a.Attr.Type)
-		b.Write(hdr[:])
-		b.Write(a.Value)
-		b.Write(make([]byte, rtaAlign(len(a.Value))-len(a.Value)))
+		writeAttr(b, a)
 	}
 	return b.Bytes()
+}
+
+// attrBytes serializes one attribute.
+func attrBytes(a syscall.NetlinkRouteAttr) []byte {
+	var b bytes.Buffer
+	writeAttr(&b, a)
+	return b.Bytes()
+}
+
+func writeAttr(b *bytes.Buffer, a syscall.NetlinkRouteAttr) {
+	var hdr [unix.SizeofRtAttr]byte
+	binary.NativeEndian.PutUint16(hdr[0:2], uint16(unix.SizeofRtAttr+len(a.Value)))
+	binary.NativeEndian.PutUint16(hdr[2:4], a.Attr.Type)
+	b.Write(hdr[:])
+	b.Write(a.Value)
+	b.Write(make([]byte, rtaAlign(len(a.Value))-len(a.Value)))
 }
 
 // ParseRoute decodes a payload written by Bytes (or dumped by the kernel).
@@ -119,6 +139,51 @@ func CheckReplaceable(r *Route) error {
 		return fmt.Errorf("route %s already has an encap (%s): %w", r.Dst(), EncapName(r.EncapType()), ErrNotRestorable)
 	case r.expires():
 		return fmt.Errorf("route %s expires (it was learned, not configured): %w", r.Dst(), ErrNotRestorable)
+	}
+	return nil
+}
+
+// Attributes of a seg6local encap missing from vishvananda/netlink v1.3.1.
+const (
+	seg6LocalCounters = 10 // SEG6_LOCAL_COUNTERS
+	seg6LocalFlavors  = 11 // SEG6_LOCAL_FLAVORS
+)
+
+// seg6LocalAttrNames are the words `ip route` uses for seg6local attributes.
+var seg6LocalAttrNames = map[uint16]string{
+	nl.SEG6_LOCAL_SRH: "srh", nl.SEG6_LOCAL_TABLE: "table", nl.SEG6_LOCAL_NH4: "nh4",
+	nl.SEG6_LOCAL_NH6: "nh6", nl.SEG6_LOCAL_IIF: "iif", nl.SEG6_LOCAL_OIF: "oif",
+	nl.SEG6_LOCAL_BPF: "endpoint", nl.SEG6_LOCAL_VRFTABLE: "vrftable",
+	seg6LocalCounters: "count", seg6LocalFlavors: "flavors",
+}
+
+// CheckEndReplaceable refuses an SRv6 local SID route unless it is a bare
+// End, which End.BPF running a program that returns BPF_OK forwards the
+// same way, and which can be put back exactly.
+func CheckEndReplaceable(r *Route) error {
+	if a := r.Seg6LocalAction(); a != nl.SEG6_LOCAL_ACTION_END {
+		return fmt.Errorf("SID %s has action %s, not End: End.BPF would change its forwarding: %w", r.Dst().Addr(), nl.SEG6LocalActionString(a), ErrNotRestorable)
+	}
+	attrs, err := nl.ParseRouteAttr(r.Encap())
+	if err != nil {
+		return fmt.Errorf("parse seg6local encap of %s: %w", r.Dst(), err)
+	}
+	for _, a := range attrs {
+		t := a.Attr.Type & nlaTypeMask
+		if t == nl.SEG6_LOCAL_ACTION {
+			continue
+		}
+		name, ok := seg6LocalAttrNames[t]
+		if !ok {
+			name = fmt.Sprintf("attribute %d", t)
+		}
+		return fmt.Errorf("SID %s is End with %s, which End.BPF cannot keep: %w", r.Dst().Addr(), name, ErrNotRestorable)
+	}
+	switch {
+	case r.Multipath():
+		return fmt.Errorf("SID %s is multipath: %w", r.Dst().Addr(), ErrNotRestorable)
+	case r.expires():
+		return fmt.Errorf("SID %s expires: %w", r.Dst().Addr(), ErrNotRestorable)
 	}
 	return nil
 }
@@ -189,7 +254,35 @@ func PlanAdd(prefix netip.Prefix, oif int, table uint32, e Encap) *Change {
 		newAttr(unix.RTA_DST, ipBytes(prefix.Masked().Addr())),
 		newAttr(unix.RTA_TABLE, nl.Uint32Attr(table)),
 		newAttr(unix.RTA_OIF, nl.Uint32Attr(uint32(oif))))
+	if family == unix.AF_INET6 {
+		// The metric the kernel would give it, written out so that the
+		// route can be found again by its key (see Lookup).
+		r.Attrs = append(r.Attrs, newAttr(unix.RTA_PRIORITY, nl.Uint32Attr(ip6DefaultMetric)))
+	}
 	return &Change{Kind: Added, Installed: r.withEncap(e)}
+}
+
+// Errors of Undo when the route is no longer the one lwtdump installed.
+var (
+	// ErrRouteGone means the route disappeared while it carried the capture:
+	// its device went down (the kernel then drops its routes) or it was deleted.
+	ErrRouteGone = errors.New("route was removed during the capture")
+	// ErrRouteChanged means something else replaced the route while it carried the capture.
+	ErrRouteChanged = errors.New("route was changed during the capture by something else")
+	// ErrRestoreDiffers means the route put back differs from the original.
+	ErrRestoreDiffers = errors.New("route put back differs from the original")
+)
+
+// Owns reports whether r, as the kernel now holds it, is the route c
+// installed: it carries the same programs (whose names hold lwtdump's pid).
+func (c *Change) Owns(r *Route) bool {
+	if r == nil || r.EncapType() != c.Installed.EncapType() {
+		return false
+	}
+	have, want := r.ProgramNames(), c.Installed.ProgramNames()
+	slices.Sort(have)
+	slices.Sort(want)
+	return len(want) > 0 && slices.Equal(have, want)
 }
 
 // Apply makes the change in the kernel and checks that the route now is the
@@ -208,30 +301,96 @@ func (h *Handle) Apply(c *Change) error {
 	default:
 		return fmt.Errorf("apply route change: unknown kind %q", c.Kind)
 	}
+	cur, err := h.Lookup(c.Installed)
+	if err != nil {
+		return errors.Join(fmt.Errorf("check route %s: %w", c.Installed.Dst(), err), h.Undo(c))
+	}
+	if !c.Owns(cur) {
+		return errors.Join(fmt.Errorf("route %s in table %d does not carry the capture after the change", c.Installed.Dst(), c.Installed.Table()), h.Undo(c))
+	}
 	return nil
 }
 
 // Undo puts the routing table back as it was before c was applied: a
-// replaced route gets its original attributes back, an added route is deleted.
+// replaced route gets its original attributes back, an added route is
+// deleted. It touches the route only while it still carries what c
+// installed: a route that something else removed or replaced since is left
+// as it is (ErrRouteGone, ErrRouteChanged), unless it already equals the
+// original. After restoring it checks that the route the kernel holds equals
+// the original (ErrRestoreDiffers).
 func (h *Handle) Undo(c *Change) error {
-	switch c.Kind {
-	case Replaced:
-		orig := c.Original.request()
-		err := h.send(unix.RTM_NEWROUTE, unix.NLM_F_REPLACE, orig)
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
-			// Someone removed our route: the original existed, so add it back.
-			err = h.send(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_EXCL, orig)
-		}
-		if err != nil {
-			return fmt.Errorf("restore route %s: %w", c.Original.Dst(), err)
-		}
-	case Added:
-		err := h.send(unix.RTM_DELROUTE, 0, c.Installed)
-		if err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("delete route %s: %w", c.Installed.Dst(), err)
-		}
-	default:
+	if c.Kind != Replaced && c.Kind != Added {
 		return fmt.Errorf("undo route change: unknown kind %q", c.Kind)
+	}
+	dst, table := c.Installed.Dst(), c.Installed.Table()
+	cur, err := h.Lookup(c.Installed)
+	if err != nil {
+		return fmt.Errorf("restore route %s: %w", dst, err)
+	}
+	if !c.Owns(cur) {
+		switch {
+		case c.Kind == Added:
+			return nil // the route lwtdump added is gone already
+		case cur != nil && Equal(cur, c.Original):
+			return nil // already as it was
+		case cur == nil:
+			return fmt.Errorf("restore route %s in table %d: %w (its device went down, or it was deleted); not put back", dst, table, ErrRouteGone)
+		default:
+			return fmt.Errorf("restore route %s in table %d: %w; left as it is", dst, table, ErrRouteChanged)
+		}
+	}
+	if c.Kind == Added {
+		// Without the encap: its program fds mean nothing after a crash.
+		if err := h.send(unix.RTM_DELROUTE, 0, c.Installed.withoutEncap()); err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("delete route %s: %w", dst, err)
+		}
+		if cur, err = h.Lookup(c.Installed); err == nil && c.Owns(cur) {
+			err = fmt.Errorf("route %s in table %d is still there after its deletion", dst, table)
+		}
+		return err
+	}
+	if err := h.send(unix.RTM_NEWROUTE, unix.NLM_F_REPLACE, c.Original.request()); err != nil {
+		return fmt.Errorf("restore route %s: %w", dst, err)
+	}
+	return h.verify(c.Original)
+}
+
+// verify checks that the kernel holds orig exactly.
+func (h *Handle) verify(orig *Route) error {
+	cur, err := h.Lookup(orig)
+	switch {
+	case err != nil:
+		return fmt.Errorf("check restored route %s: %w", orig.Dst(), err)
+	case cur == nil:
+		return fmt.Errorf("restore route %s in table %d: %w: it is missing", orig.Dst(), orig.Table(), ErrRestoreDiffers)
+	case !Equal(cur, orig):
+		return fmt.Errorf("restore route %s in table %d: %w: %s", orig.Dst(), orig.Table(), ErrRestoreDiffers, Diff(orig, cur))
+	}
+	return nil
+}
+
+// Strip removes the encap from cur, a route as the kernel holds it, by
+// replacing it with the same route without it; a seg6local route gets
+// action as its only attribute instead (End for an End.BPF capture). It is
+// how `lwtdump cleanup --strip` restores a route whose original was not
+// recorded: lwtdump only captures routes that have no encap (or a bare End).
+func (h *Handle) Strip(cur *Route, seg6Action int) error {
+	orig := cur.request()
+	if cur.EncapType() == nl.LWTUNNEL_ENCAP_SEG6_LOCAL {
+		orig = orig.withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_SEG6_LOCAL, Data: attrBytes(newAttr(nl.SEG6_LOCAL_ACTION, nl.Uint32Attr(uint32(seg6Action))))})
+	} else {
+		orig = orig.withoutEncap()
+	}
+	if err := h.send(unix.RTM_NEWROUTE, unix.NLM_F_REPLACE, orig); err != nil {
+		return fmt.Errorf("remove capture from route %s: %w", cur.Dst(), err)
+	}
+	return nil
+}
+
+// Delete deletes cur, a route as the kernel holds it.
+func (h *Handle) Delete(cur *Route) error {
+	if err := h.send(unix.RTM_DELROUTE, 0, cur.request().withoutEncap()); err != nil {
+		return fmt.Errorf("delete route %s: %w", cur.Dst(), err)
 	}
 	return nil
 }

@@ -11,11 +11,13 @@
 package route
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -75,6 +77,24 @@ func Open(name string) (_ *Handle, err error) {
 
 // Netns is the name of the handle's network namespace ("" for the current one).
 func (h *Handle) Netns() string { return h.netns }
+
+// NetnsID identifies the handle's network namespace as /proc/PID/ns/net
+// does ("net:[4026531840]"), or is "" when it cannot be read.
+func (h *Handle) NetnsID() string { return netnsID(h.ns) }
+
+func netnsID(ns netns.NsHandle) string {
+	var st unix.Stat_t
+	var err error
+	if ns.IsOpen() {
+		err = unix.Fstat(int(ns), &st)
+	} else {
+		err = unix.Stat("/proc/self/ns/net", &st)
+	}
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("net:[%d]", st.Ino)
+}
 
 // Close releases the handle.
 func (h *Handle) Close() error {
@@ -312,28 +332,55 @@ func NetIP(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: ipBytes(p.Addr()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
-// ProgramNames returns the names of the BPF programs on the route: those of
-// a bpf encap (in, out, xmit) or of a seg6local End.BPF action.
-func (r *Route) ProgramNames() []string {
+// Program is a BPF program on a route, as the kernel dumps it.
+type Program struct {
+	Hook string // "in", "out", "xmit" (a bpf encap) or "End.BPF" (a seg6local action)
+	Name string // the name given when it was attached
+}
+
+// Programs returns the BPF programs on the route: those of a bpf encap (in,
+// out, xmit) or of a seg6local End.BPF action.
+func (r *Route) Programs() []Program {
 	attrs, err := nl.ParseRouteAttr(r.Encap())
 	if err != nil {
 		return nil
 	}
-	var names []string
+	var progs []Program
 	for _, a := range attrs {
+		t := a.Attr.Type & nlaTypeMask
+		var hook string
 		switch {
-		case r.EncapType() == nl.LWTUNNEL_ENCAP_BPF && a.Attr.Type&nlaTypeMask <= nl.LWT_BPF_XMIT,
-			r.EncapType() == nl.LWTUNNEL_ENCAP_SEG6_LOCAL && a.Attr.Type&nlaTypeMask == nl.SEG6_LOCAL_BPF:
-			inner, err := nl.ParseRouteAttr(a.Value)
-			if err != nil {
-				continue
-			}
-			for _, p := range inner {
-				if p.Attr.Type&nlaTypeMask == nl.LWT_BPF_PROG_NAME {
-					names = append(names, strings.TrimRight(string(p.Value), "\x00"))
-				}
+		case r.EncapType() == nl.LWTUNNEL_ENCAP_BPF && t == nl.LWT_BPF_IN:
+			hook = "in"
+		case r.EncapType() == nl.LWTUNNEL_ENCAP_BPF && t == nl.LWT_BPF_OUT:
+			hook = "out"
+		case r.EncapType() == nl.LWTUNNEL_ENCAP_BPF && t == nl.LWT_BPF_XMIT:
+			hook = "xmit"
+		case r.EncapType() == nl.LWTUNNEL_ENCAP_SEG6_LOCAL && t == nl.SEG6_LOCAL_BPF:
+			hook = "End.BPF"
+		default:
+			continue
+		}
+		inner, err := nl.ParseRouteAttr(a.Value)
+		if err != nil {
+			continue
+		}
+		p := Program{Hook: hook}
+		for _, in := range inner {
+			if in.Attr.Type&nlaTypeMask == nl.LWT_BPF_PROG_NAME {
+				p.Name = strings.TrimRight(string(in.Value), "\x00")
 			}
 		}
+		progs = append(progs, p)
+	}
+	return progs
+}
+
+// ProgramNames returns the names of the BPF programs on the route.
+func (r *Route) ProgramNames() []string {
+	var names []string
+	for _, p := range r.Programs() {
+		names = append(names, p.Name)
 	}
 	return names
 }
@@ -353,4 +400,94 @@ func (r *Route) Seg6LocalAction() int {
 		}
 	}
 	return 0
+}
+
+// sameKey reports whether a and b occupy the same place in the kernel's
+// tables, so that replacing one replaces the other: the same family, table,
+// destination, source prefix, TOS and metric.
+func sameKey(a, b *Route) bool {
+	return a.Family() == b.Family() && a.Table() == b.Table() && a.Dst() == b.Dst() &&
+		a.Msg.Tos == b.Msg.Tos && a.Msg.Src_len == b.Msg.Src_len &&
+		bytes.Equal(a.attr(unix.RTA_SRC), b.attr(unix.RTA_SRC)) &&
+		a.Priority() == b.Priority()
+}
+
+// Lookup returns the route the kernel now holds in r's place (same table,
+// destination and metric), or nil when there is none.
+func (h *Handle) Lookup(r *Route) (*Route, error) {
+	all, err := h.List(r.Family())
+	if err != nil {
+		return nil, err
+	}
+	for _, cur := range all {
+		if sameKey(cur, r) {
+			return cur, nil
+		}
+	}
+	return nil, nil
+}
+
+// Equal reports whether two dumped routes are the same route: the same
+// rtmsg and attributes, leaving out what the kernel changes by itself
+// (RTA_CACHEINFO, and rtm_flags other than onlink such as linkdown).
+func Equal(a, b *Route) bool {
+	return bytes.Equal(a.request().Bytes(), b.request().Bytes())
+}
+
+// Diff names what differs between two dumped routes, such as
+// "protocol 3 != 4, RTA_PREF", or "" when they are Equal.
+func Diff(a, b *Route) string {
+	a, b = a.request(), b.request()
+	var d []string
+	for _, f := range []struct {
+		name string
+		x, y uint8
+	}{
+		{"family", a.Msg.Family, b.Msg.Family}, {"dst_len", a.Msg.Dst_len, b.Msg.Dst_len},
+		{"src_len", a.Msg.Src_len, b.Msg.Src_len}, {"tos", a.Msg.Tos, b.Msg.Tos},
+		{"table", a.Msg.Table, b.Msg.Table}, {"protocol", a.Msg.Protocol, b.Msg.Protocol},
+		{"scope", a.Msg.Scope, b.Msg.Scope}, {"type", a.Msg.Type, b.Msg.Type},
+	} {
+		if f.x != f.y {
+			d = append(d, fmt.Sprintf("%s %d != %d", f.name, f.x, f.y))
+		}
+	}
+	if a.Msg.Flags != b.Msg.Flags {
+		d = append(d, fmt.Sprintf("flags %#x != %#x", a.Msg.Flags, b.Msg.Flags))
+	}
+	types := map[uint16]bool{}
+	for _, r := range []*Route{a, b} {
+		for _, at := range r.Attrs {
+			types[at.Attr.Type&nlaTypeMask] = true
+		}
+	}
+	var names []string
+	for t := range types {
+		if !bytes.Equal(a.attr(t), b.attr(t)) || (a.attr(t) == nil) != (b.attr(t) == nil) {
+			names = append(names, attrName(t))
+		}
+	}
+	slices.Sort(names)
+	d = append(d, names...)
+	if len(d) == 0 && !Equal(a, b) {
+		d = append(d, "attribute order")
+	}
+	return strings.Join(d, ", ")
+}
+
+// attrName names a route attribute as the kernel's headers do.
+func attrName(t uint16) string {
+	names := map[uint16]string{
+		unix.RTA_DST: "RTA_DST", unix.RTA_SRC: "RTA_SRC", unix.RTA_IIF: "RTA_IIF",
+		unix.RTA_OIF: "RTA_OIF", unix.RTA_GATEWAY: "RTA_GATEWAY", unix.RTA_PRIORITY: "RTA_PRIORITY",
+		unix.RTA_PREFSRC: "RTA_PREFSRC", unix.RTA_METRICS: "RTA_METRICS", unix.RTA_MULTIPATH: "RTA_MULTIPATH",
+		unix.RTA_FLOW: "RTA_FLOW", unix.RTA_TABLE: "RTA_TABLE", unix.RTA_MARK: "RTA_MARK",
+		unix.RTA_VIA: "RTA_VIA", unix.RTA_NEWDST: "RTA_NEWDST", unix.RTA_PREF: "RTA_PREF",
+		unix.RTA_ENCAP_TYPE: "RTA_ENCAP_TYPE", unix.RTA_ENCAP: "RTA_ENCAP", unix.RTA_EXPIRES: "RTA_EXPIRES",
+		rtaNhID: "RTA_NH_ID",
+	}
+	if n, ok := names[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("attribute %d", t)
 }

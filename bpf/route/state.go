@@ -1,6 +1,7 @@
 package route
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +25,8 @@ const DefaultStateDir = "/run/lwtdump"
 type State struct {
 	path    string
 	Pid     int           `json:"pid"`
-	Netns   string        `json:"netns"`
+	Netns   string        `json:"netns"`    // the namespace's name, "" for the one lwtdump ran in
+	NetnsID string        `json:"netns_id"` // the namespace itself, as in /proc/PID/ns/net: "net:[4026531840]"
 	Started time.Time     `json:"started"`
 	Changes []StateChange `json:"changes"`
 }
@@ -51,18 +53,29 @@ func (c StateChange) Change() (*Change, error) {
 	return ch, nil
 }
 
-// NewState creates the state file of this process in dir (mode 0700).
-func NewState(dir, netns string) (*State, error) {
+// NewState creates the state file of this process in dir (mode 0700), for
+// changes made through h.
+func NewState(dir string, h *Handle) (*State, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	s := &State{
 		path:    filepath.Join(dir, strconv.Itoa(os.Getpid())+".json"),
 		Pid:     os.Getpid(),
-		Netns:   netns,
+		Netns:   h.Netns(),
+		NetnsID: h.NetnsID(),
 		Started: time.Now(),
 	}
 	return s, s.save()
+}
+
+// Done reports whether every recorded change has been undone.
+func (s *State) Done() bool { return len(s.Changes) == 0 }
+
+// Drop forgets the change at index i of Changes (newest last) and saves the state.
+func (s *State) Drop(i int) error {
+	s.Changes = slices.Delete(s.Changes, i, i+1)
+	return s.save()
 }
 
 // Path is the state file's path.
@@ -147,8 +160,54 @@ func LoadStates(dir string) ([]*State, error) {
 	return states, nil
 }
 
-// Alive reports whether the process that wrote the state still runs and is lwtdump.
-func (s *State) Alive() bool { return ProcessAlive(s.Pid) }
+// Alive reports whether the process that wrote the state still runs and is
+// lwtdump (and not a later lwtdump that was given the same pid).
+func (s *State) Alive() bool {
+	if !ProcessAlive(s.Pid) {
+		return false
+	}
+	start, ok := processStart(s.Pid)
+	// The state is written after the process starts; the boot time that
+	// start times count from is known to the second.
+	return !ok || !start.After(s.Started.Add(2*time.Second))
+}
+
+// processStart returns when a process started, from /proc.
+func processStart(pid int) (time.Time, bool) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return time.Time{}, false
+	}
+	// Field 22, starttime in clock ticks since boot, counted after the
+	// command name, which may hold spaces and parentheses.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return time.Time{}, false
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 20 {
+		return time.Time{}, false
+	}
+	ticks, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	procStat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}, false
+	}
+	for line := range strings.SplitSeq(string(procStat), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			btime, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return time.Time{}, false
+			}
+			const userHZ = 100 // USER_HZ, the unit of starttime on every Linux architecture Go runs on
+			return time.Unix(btime, 0).Add(time.Duration(ticks) * time.Second / userHZ), true
+		}
+	}
+	return time.Time{}, false
+}
 
 // ProcessAlive reports whether pid is a running lwtdump process.
 func ProcessAlive(pid int) bool {

@@ -53,9 +53,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	// -v is verbose, as in tcpdump; the version is --version only.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	return &cli.App{
-		Name:                   "lwtdump",
-		Usage:                  "capture packets at the lightweight-tunnel hooks of Linux routes",
-		UsageText:              "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook xmit] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME] [-F FILE | EXPRESSION]",
+		Name:  "lwtdump",
+		Usage: "capture packets at the lightweight-tunnel hooks of Linux routes",
+		UsageText: "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook in,out,xmit] [--srv6-sid SID] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME] [--table N] [-F FILE | EXPRESSION]\n" +
+			"lwtdump list [--netns NAME]\n" +
+			"lwtdump cleanup [--netns NAME] [--strip]",
 		Version:                version,
 		Writer:                 stdout,
 		ErrWriter:              stderr,
@@ -65,6 +67,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:           true,
 		Flags:                     captureFlags(),
 		Action:                    captureAction,
+		Commands:                  []*cli.Command{listCommand(), cleanupCommand()},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

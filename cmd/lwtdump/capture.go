@@ -7,10 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,6 +33,7 @@ func captureFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "route", Aliases: []string{"i"}, Usage: "capture `PREFIX[@DEV][,cookie=N]`; repeat for several routes"},
 		&cli.StringFlag{Name: "hook", Value: "xmit", Usage: "hooks to capture at, comma separated: in, out, xmit"},
+		&cli.StringSliceFlag{Name: "srv6-sid", Usage: "capture at the SRv6 local `SID` (a seg6local End route), which becomes End.BPF; repeat for several"},
 		&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "write pcapng to `FILE` (- for stdout) instead of printing packets"},
 		&cli.Uint64Flag{Name: "count", Aliases: []string{"c"}, Usage: "exit after `COUNT` packets"},
 		&cli.IntFlag{Name: "snaplen", Aliases: []string{"s"}, Value: bpf.MaxSnaplen, Usage: "copy at most `SNAPLEN` bytes of each packet (1 to 262144)"},
@@ -100,8 +103,18 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 		}
 		o.Targets = append(o.Targets, t)
 	}
-	if len(o.Targets) == 0 {
-		return nil, usagef("no route to capture: give one with -i PREFIX[@DEV], such as -i 2001:db8:20::/48@eth1")
+	for _, s := range c.StringSlice("srv6-sid") {
+		sid, err := netip.ParseAddr(s)
+		if err != nil || !sid.Is6() || sid.Is4In6() || sid.Zone() != "" {
+			return nil, usagef("--srv6-sid %q is not an IPv6 address (want a local SID such as 2001:db8:f1::1)", s)
+		}
+		if slices.Contains(o.SIDs, sid) {
+			return nil, usagef("--srv6-sid %s given twice", sid)
+		}
+		o.SIDs = append(o.SIDs, sid)
+	}
+	if len(o.Targets) == 0 && len(o.SIDs) == 0 {
+		return nil, usagef("no route to capture: give one with -i PREFIX[@DEV], such as -i 2001:db8:20::/48@eth1, or an SRv6 SID with --srv6-sid SID")
 	}
 	for h := range strings.SplitSeq(c.String("hook"), ",") {
 		hook, err := sample.ParseHook(h)

@@ -1,0 +1,322 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lwtdump/lwtdump/bpf/route"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// Captured is a route that carries BPF programs: a bpf encap (lwt_in,
+// lwt_out, lwt_xmit) or an SRv6 End.BPF action, lwtdump's or another's.
+type Captured struct {
+	Route    *route.Route
+	Dev      string          // the route's device
+	Programs []route.Program // the programs, with the names they were given
+	Owner    int             // the pid of the lwtdump that attached them, 0 when not lwtdump's
+	Added    bool            // lwtdump added the route for its capture
+	Alive    bool            // the owner still runs
+	State    string          // the state file that records the route's original, "" when none
+}
+
+// Foreign reports whether the programs are not lwtdump's.
+func (c Captured) Foreign() bool { return c.Owner == 0 }
+
+// Stale reports whether the programs are those of an lwtdump that is gone.
+func (c Captured) Stale() bool { return c.Owner != 0 && !c.Alive }
+
+// List returns every route of the network namespace (both families, every
+// table) that carries a BPF program, telling which are lwtdump's, whether
+// their lwtdump still runs, and which state file in stateDir records them.
+func List(netns, stateDir string) ([]Captured, error) {
+	h, err := route.Open(netns)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	states, err := route.LoadStates(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	return list(h, states)
+}
+
+func list(h *route.Handle, states []*route.State) ([]Captured, error) {
+	var found []Captured
+	for _, family := range []int{unix.AF_INET6, unix.AF_INET} {
+		routes, err := h.List(family)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range routes {
+			progs := r.Programs()
+			if len(progs) == 0 {
+				continue
+			}
+			c := Captured{Route: r, Dev: h.LinkName(r.OIF()), Programs: progs}
+			for _, p := range progs {
+				if l, ok := ParseProgramName(p.Name); ok {
+					c.Owner, c.Added = l.Pid, l.Added
+					break
+				}
+			}
+			if c.Owner != 0 {
+				c.Alive = route.ProcessAlive(c.Owner)
+				if s := stateOf(states, c.Owner, h); s != nil {
+					c.State = s.Path()
+				}
+			}
+			found = append(found, c)
+		}
+	}
+	return found, nil
+}
+
+// stateOf returns the state file of pid for the namespace of h, nil when none.
+func stateOf(states []*route.State, pid int, h *route.Handle) *route.State {
+	for _, s := range states {
+		if s.Pid == pid && (s.NetnsID == h.NetnsID() || s.NetnsID == "" && s.Netns == h.Netns()) {
+			return s
+		}
+	}
+	return nil
+}
+
+// CleanupOptions say what Cleanup restores.
+type CleanupOptions struct {
+	// Netns limits cleanup to the state files recorded for this network
+	// namespace, and is where routes with a stale program but no state file
+	// are looked for. When "", every state file is replayed in the
+	// namespace it records, and the current namespace is searched.
+	Netns    string
+	StateDir string // default route.DefaultStateDir
+	// Strip removes the programs of a gone lwtdump that no state file
+	// records: such a route is replaced by the same route without the encap
+	// (lwtdump only captures routes without one), or deleted when lwtdump
+	// added it; an End.BPF action becomes End again.
+	Strip bool
+}
+
+// Step is one thing Cleanup did, or could not do.
+type Step struct {
+	Netns string // the network namespace, "" for the current one
+	Route string // "2001:db8:20::/48 table 254", or "" for a step about a state file
+	Done  bool   // a route was restored, deleted or stripped
+	Note  string // what was done, or why nothing was
+}
+
+func (s Step) String() string {
+	where := ""
+	if s.Route != "" {
+		where = "route " + s.Route
+	}
+	if s.Netns != "" {
+		if where != "" {
+			where += " "
+		}
+		where += "in netns " + s.Netns
+	}
+	if where == "" {
+		return s.Note
+	}
+	return where + ": " + s.Note
+}
+
+// Cleanup restores the routes of lwtdump processes that are gone (killed,
+// crashed): from their state files, touching only routes that still carry
+// that process's programs, and removing each state file once it has nothing
+// left to restore. Then it looks for routes that still carry a gone
+// lwtdump's programs without a state file, and strips them when
+// opts.Strip is set. The steps say what was done; the error says what
+// could not be.
+func Cleanup(opts CleanupOptions) ([]Step, error) {
+	if opts.StateDir == "" {
+		opts.StateDir = route.DefaultStateDir
+	}
+	unlock, err := route.Lock(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	states, err := route.LoadStates(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	hereID, targetID, err := netnsIDs(opts.Netns)
+	if err != nil {
+		return nil, err
+	}
+
+	var steps []Step
+	var errs []error
+	var pending []*route.State // state files still holding changes
+	for _, s := range states {
+		if opts.Netns != "" && s.Netns != opts.Netns && (targetID == "" || s.NetnsID != targetID) {
+			continue
+		}
+		if s.Alive() {
+			steps = append(steps, Step{Netns: s.Netns, Note: fmt.Sprintf("lwtdump pid %d is still running: its routes are left to it", s.Pid)})
+			pending = append(pending, s)
+			continue
+		}
+		// Where the changes were made: the named namespace, or the one
+		// lwtdump ran in, which must be this one or the one asked for.
+		netns := s.Netns
+		if netns == "" && s.NetnsID != "" && s.NetnsID != hereID {
+			if opts.Netns == "" || targetID == "" || s.NetnsID != targetID {
+				steps = append(steps, Step{Note: fmt.Sprintf("state file %s of lwtdump pid %d was written in another network namespace (%s): run lwtdump cleanup inside it, or with --netns NAME", s.Path(), s.Pid, s.NetnsID)})
+				pending = append(pending, s)
+				continue
+			}
+			netns = opts.Netns
+		}
+		st, err := replay(s, netns)
+		steps = append(steps, st...)
+		if err != nil {
+			errs = append(errs, err)
+			pending = append(pending, s)
+		}
+	}
+
+	st, err := cleanupStale(opts, pending)
+	steps = append(steps, st...)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return steps, errors.Join(errs...)
+}
+
+// netnsIDs identifies the current network namespace and the named one
+// (the current one when name is "").
+func netnsIDs(name string) (here, target string, err error) {
+	h, err := route.Open("")
+	if err != nil {
+		return "", "", err
+	}
+	here = h.NetnsID()
+	h.Close()
+	if name == "" {
+		return here, here, nil
+	}
+	if h, err = route.Open(name); errors.Is(err, route.ErrNoNetns) {
+		return here, "", nil // its state files are replayed as nothing to restore
+	} else if err != nil {
+		return "", "", err
+	}
+	defer h.Close()
+	return here, h.NetnsID(), nil
+}
+
+// replay undoes the changes a state file records, newest first, in the
+// network namespace netns, and removes the file once nothing is left.
+func replay(s *route.State, netns string) (steps []Step, err error) {
+	h, err := route.Open(netns)
+	if errors.Is(err, route.ErrNoNetns) {
+		steps = append(steps, Step{Netns: netns, Note: fmt.Sprintf("the namespace is gone, and with it the routes of lwtdump pid %d: nothing to restore", s.Pid)})
+		return steps, s.Remove()
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	var errs []error
+	for i := len(s.Changes) - 1; i >= 0; i-- {
+		ch, err := s.Changes[i].Change()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("state file %s: %w", s.Path(), err))
+			continue
+		}
+		step := Step{Netns: netns, Route: fmt.Sprintf("%s table %d", ch.Installed.Dst(), ch.Installed.Table())}
+		cur, err := h.Lookup(ch.Installed)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		owned := ch.Owns(cur)
+		err = h.Undo(ch)
+		switch {
+		case err == nil && owned && ch.Kind == route.Added:
+			step.Done, step.Note = true, fmt.Sprintf("deleted (lwtdump pid %d had added it)", s.Pid)
+		case err == nil && owned:
+			step.Done, step.Note = true, fmt.Sprintf("restored (lwtdump pid %d had replaced it)", s.Pid)
+		case err == nil:
+			step.Note = fmt.Sprintf("no longer carries the programs of lwtdump pid %d: nothing to restore", s.Pid)
+		case settled(err):
+			step.Note = oneLine(err)
+		default:
+			errs = append(errs, err)
+			continue
+		}
+		steps = append(steps, step)
+		if err := s.Drop(i); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return steps, errors.Join(errs...)
+	}
+	return steps, s.Remove()
+}
+
+// cleanupStale finds routes that carry the programs of a gone lwtdump with
+// no state file left to restore them, and strips them when asked.
+func cleanupStale(opts CleanupOptions, pending []*route.State) ([]Step, error) {
+	h, err := route.Open(opts.Netns)
+	if errors.Is(err, route.ErrNoNetns) {
+		return nil, nil // no namespace, no routes
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	found, err := list(h, pending)
+	if err != nil {
+		return nil, err
+	}
+	var steps []Step
+	var stale []string
+	for _, c := range found {
+		if !c.Stale() {
+			continue
+		}
+		step := Step{Netns: opts.Netns, Route: fmt.Sprintf("%s table %d", c.Route.Dst(), c.Route.Table())}
+		switch {
+		case c.State != "":
+			step.Note = fmt.Sprintf("still carries the programs of lwtdump pid %d: its state file %s could not be replayed (see above)", c.Owner, c.State)
+			stale = append(stale, step.Route)
+		case !opts.Strip && c.Added:
+			step.Note = fmt.Sprintf("was added by lwtdump pid %d, which is gone, and no state file records it: run `lwtdump cleanup --strip` to delete it", c.Owner)
+			stale = append(stale, step.Route)
+		case !opts.Strip:
+			step.Note = fmt.Sprintf("carries the programs of lwtdump pid %d, which is gone, and no state file records the original: "+
+				"lwtdump only captures routes without an encap (and SIDs that are a bare End), so `lwtdump cleanup --strip` puts back the same route without it", c.Owner)
+			stale = append(stale, step.Route)
+		case c.Added:
+			if err := h.Delete(c.Route); err != nil {
+				return steps, err
+			}
+			step.Done, step.Note = true, fmt.Sprintf("deleted (added by lwtdump pid %d, no state file)", c.Owner)
+		default:
+			if err := h.Strip(c.Route, nl.SEG6_LOCAL_ACTION_END); err != nil {
+				return steps, err
+			}
+			step.Done, step.Note = true, fmt.Sprintf("removed the encap of lwtdump pid %d (no state file)", c.Owner)
+			if c.Route.EncapType() == nl.LWTUNNEL_ENCAP_SEG6_LOCAL {
+				step.Note = fmt.Sprintf("End.BPF of lwtdump pid %d is End again (no state file)", c.Owner)
+			}
+		}
+		steps = append(steps, step)
+	}
+	if len(stale) > 0 {
+		return steps, fmt.Errorf("left as they are (see above): %s: %w", strings.Join(stale, ", "), ErrStale)
+	}
+	return steps, nil
+}
+
+// oneLine turns an error into one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
