@@ -10,8 +10,19 @@
 # and none to 2001:db8:21::/64 or 192.0.2.128/25, which h2 holds on its link
 # to r1: a capture of those adds the route (-i PREFIX@r1_h2).
 #
-# Usage: testbed.sh up NAME     creates NAME-h1, NAME-r1, NAME-h2
-#        testbed.sh down NAME   removes them (quietly, also when half made)
+# The SRv6 variant (up-srv6) adds, on top of that:
+#   r1 holds the local SID 2001:db8:f1::1 (seg6local action End, dev r1_h1);
+#   h1 sends what it sends to 2001:db8:20::/48 through r1's SID, encapsulated
+#      (encap seg6 mode encap segs 2001:db8:f1::1,2001:db8:2::1);
+#   h2 decapsulates what arrives for its address 2001:db8:2::1 with no
+#      segments left (seg6_enabled on h2_r1), and delivers the inner packet.
+# So an echo request from h1 to 2001:db8:20::1 reaches r1 with segments
+# left 1, leaves r1's End with segments left 0 towards 2001:db8:2::1, and
+# the reply comes back by plain IPv6.
+#
+# Usage: testbed.sh up NAME       creates NAME-h1, NAME-r1, NAME-h2
+#        testbed.sh up-srv6 NAME  the same, with the SRv6 path
+#        testbed.sh down NAME     removes them (quietly, also when half made)
 set -euo pipefail
 
 cmd=${1:-}
@@ -82,11 +93,37 @@ up() {
 	return 1
 }
 
+srv6() {
+	trap 'down' ERR
+	for ns in "$h1" "$r1" "$h2"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.seg6_enabled=1
+	done
+	# A packet whose SRH is processed by the host itself (h2's decap) needs
+	# seg6_enabled on the device it arrives on; seg6local routes (r1's End)
+	# do not, but the receiving device gets it too.
+	ip netns exec "$r1" sysctl -qw net.ipv6.conf.r1_h1.seg6_enabled=1
+	ip netns exec "$h2" sysctl -qw net.ipv6.conf.h2_r1.seg6_enabled=1
+	ip -n "$r1" -6 route add 2001:db8:f1::1/128 encap seg6local action End dev r1_h1
+	ip -n "$h1" -6 route add 2001:db8:20::/48 encap seg6 mode encap \
+		segs 2001:db8:f1::1,2001:db8:2::1 via 2001:db8:1::2 dev h1_r1
+	for _ in $(seq 50); do
+		if ip netns exec "$h1" ping -6 -c1 -W1 -q 2001:db8:20::1 >/dev/null 2>&1; then
+			trap - ERR
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "testbed $name: h1 cannot reach h2 through r1's SID" >&2
+	down
+	return 1
+}
+
 case "$cmd" in
 up) up ;;
+up-srv6) up && srv6 ;;
 down) down ;;
 *)
-	echo "usage: $0 up|down NAME" >&2
+	echo "usage: $0 up|up-srv6|down NAME" >&2
 	exit 2
 	;;
 esac

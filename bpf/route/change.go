@@ -138,7 +138,7 @@ func CheckReplaceable(r *Route) error {
 	case r.EncapType() != 0:
 		return fmt.Errorf("route %s already has an encap (%s): %w", r.Dst(), EncapName(r.EncapType()), ErrNotRestorable)
 	case r.expires():
-		return fmt.Errorf("route %s expires (it was learned, not configured): %w", r.Dst(), ErrNotRestorable)
+		return fmt.Errorf("route %s expires (learned from a router advertisement, or added with expires): %w", r.Dst(), ErrNotRestorable)
 	}
 	return nil
 }
@@ -189,13 +189,16 @@ func CheckEndReplaceable(r *Route) error {
 }
 
 // expires reports whether the kernel will remove the route by itself (an
-// IPv6 route learned from a router advertisement).
+// IPv6 route learned from a router advertisement, or added with expires).
 func (r *Route) expires() bool {
-	ci := r.attr(unix.RTA_CACHEINFO)
-	if len(ci) < 16 {
+	if r.attr(unix.RTA_EXPIRES) != nil {
+		return true
+	}
+	ci := r.attr(unix.RTA_CACHEINFO) // struct rta_cacheinfo
+	if len(ci) < 12 {
 		return false
 	}
-	return binary.NativeEndian.Uint32(ci[12:16]) != 0 // rta_expires
+	return binary.NativeEndian.Uint32(ci[8:12]) != 0 // rta_expires, after rta_clntref and rta_lastuse
 }
 
 // EncapName names a lightweight tunnel type as `ip route` does.

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -72,6 +73,18 @@ type testbed struct {
 // when the test ends, whatever the outcome.
 func newTestbed(t *testing.T) *testbed {
 	t.Helper()
+	return newTestbedVariant(t, "up")
+}
+
+// newSRv6Testbed creates the SRv6 variant of the testbed (testbed.sh
+// up-srv6): h1 reaches 2001:db8:20::/48 through r1's SID 2001:db8:f1::1.
+func newSRv6Testbed(t *testing.T) *testbed {
+	t.Helper()
+	return newTestbedVariant(t, "up-srv6")
+}
+
+func newTestbedVariant(t *testing.T, up string) *testbed {
+	t.Helper()
 	requireRoot(t)
 	name := fmt.Sprintf("lwtdt%d-%d", os.Getpid(), tbCounter.Add(1))
 	tb := &testbed{t: t, name: name, h1: name + "-h1", r1: name + "-r1", h2: name + "-h2", stateDir: t.TempDir()}
@@ -80,10 +93,17 @@ func newTestbed(t *testing.T) *testbed {
 			t.Errorf("testbed down: %v\n%s", err, out)
 		}
 	})
-	if out, err := exec.Command("../../scripts/testbed.sh", "up", name).CombinedOutput(); err != nil {
-		t.Fatalf("testbed up: %v\n%s", err, out)
+	if out, err := exec.Command("../../scripts/testbed.sh", up, name).CombinedOutput(); err != nil {
+		t.Fatalf("testbed %s: %v\n%s", up, err, out)
 	}
 	return tb
+}
+
+// in returns the testbed for use by the subtest t.
+func (tb *testbed) in(t *testing.T) *testbed {
+	c := *tb
+	c.t = t
+	return &c
 }
 
 // ip runs ip(8) and returns its output.
@@ -109,6 +129,41 @@ func (tb *testbed) requireRoutes(ns, before string) {
 	if after := tb.routes(ns); after != before {
 		tb.t.Fatalf("route table of %s changed:\n--- before\n%s--- after\n%s", ns, before, after)
 	}
+}
+
+// run runs lwtdump to completion with the testbed's state directory and
+// returns its exit code, stdout and stderr. A subcommand (list, cleanup)
+// comes first in args.
+func (tb *testbed) run(args ...string) (int, string, string) {
+	tb.t.Helper()
+	switch {
+	case len(args) > 0 && (args[0] == "list" || args[0] == "cleanup"):
+		args = append([]string{args[0], "--state-dir", tb.stateDir}, args[1:]...)
+	default:
+		args = append([]string{"--state-dir", tb.stateDir}, args...)
+	}
+	return runLwtdump(tb.t, args...)
+}
+
+// stateFiles lists the state files left in the testbed's state directory.
+func (tb *testbed) stateFiles() []string {
+	tb.t.Helper()
+	files, err := filepath.Glob(filepath.Join(tb.stateDir, "*.json"))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	return files
+}
+
+// ifindex returns the ifindex of a device in a namespace.
+func (tb *testbed) ifindex(ns, dev string) int {
+	tb.t.Helper()
+	var index int
+	out := tb.ip("-n", ns, "-o", "link", "show", "dev", dev)
+	if _, err := fmt.Sscanf(out, "%d:", &index); err != nil {
+		tb.t.Fatalf("ifindex of %s in %s: %q", dev, ns, out)
+	}
+	return index
 }
 
 // ping sends count echo requests from ns to dst, 0.1 s apart, and returns
@@ -287,12 +342,22 @@ func (p *proc) wait() int {
 }
 
 // runLwtdump runs lwtdump to completion and returns its exit code, stdout and stderr.
+// A command that should end by itself but does not (a capture that was
+// expected to be refused) is stopped with SIGINT after a minute, so that it
+// restores its routes, and fails the test.
 func runLwtdump(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	cmd := exec.Command(lwtdumpBinary(t), args...)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, lwtdumpBinary(t), args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 20 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("lwtdump %s did not end by itself\nstderr: %s", strings.Join(args, " "), stderr.String())
+	}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
