@@ -45,8 +45,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitFailure
 }
 
+// oneLine prints an error on one line; the errors of errors.Join are
+// separated by "; ".
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
+	var parts []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.Join(strings.Fields(line), " "); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
