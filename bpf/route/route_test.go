@@ -1,0 +1,200 @@
+package route
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// testRoute builds a dumped-looking route: 2001:db8:20::/48 via
+// 2001:db8:2::1 dev 3 metric 1024 pref medium, with cache info.
+func testRoute() *Route {
+	r := &Route{Msg: nl.RtMsg{RtMsg: unix.RtMsg{
+		Family: unix.AF_INET6, Dst_len: 48, Table: unix.RT_TABLE_MAIN,
+		Protocol: unix.RTPROT_BOOT, Scope: unix.RT_SCOPE_UNIVERSE, Type: unix.RTN_UNICAST,
+	}}}
+	dst := netip.MustParseAddr("2001:db8:20::").As16()
+	gw := netip.MustParseAddr("2001:db8:2::1").As16()
+	r.Attrs = append(r.Attrs,
+		newAttr(unix.RTA_TABLE, nl.Uint32Attr(unix.RT_TABLE_MAIN)),
+		newAttr(unix.RTA_DST, dst[:]),
+		newAttr(unix.RTA_PRIORITY, nl.Uint32Attr(1024)),
+		newAttr(unix.RTA_GATEWAY, gw[:]),
+		newAttr(unix.RTA_OIF, nl.Uint32Attr(3)),
+		newAttr(unix.RTA_CACHEINFO, make([]byte, 32)),
+		newAttr(unix.RTA_PREF, []byte{0}))
+	return r
+}
+
+func TestRouteRoundTrip(t *testing.T) {
+	r := testRoute()
+	back, err := ParseRoute(r.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.Bytes(), r.Bytes()) {
+		t.Errorf("route changed in a round trip:\n%x\n%x", r.Bytes(), back.Bytes())
+	}
+	if got := back.String(); got != "2001:db8:20::/48 via 2001:db8:2::1 oif 3 table 254 metric 1024" {
+		t.Errorf("String() = %q", got)
+	}
+}
+
+func TestEqualAndDiff(t *testing.T) {
+	withFlags := testRoute()
+	withFlags.Msg.Flags = unix.RTNH_F_LINKDOWN
+	withCache := testRoute()
+	binary.NativeEndian.PutUint32(withCache.attr(unix.RTA_CACHEINFO)[4:], 12345) // rta_lastuse
+	proto := testRoute()
+	proto.Msg.Protocol = unix.RTPROT_STATIC
+	pref := testRoute()
+	pref.attr(unix.RTA_PREF)[0] = 1 // high
+	noPref := testRoute()
+	noPref.Attrs = slices.DeleteFunc(noPref.Attrs, func(a syscall.NetlinkRouteAttr) bool { return a.Attr.Type == unix.RTA_PREF })
+	encap := testRoute().withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_BPF, Data: []byte{4, 0, 1, 0}})
+
+	for _, tc := range []struct {
+		name string
+		r    *Route
+		diff string
+	}{
+		{"same", testRoute(), ""},
+		{"linkdown flag", withFlags, ""},
+		{"cache info", withCache, ""},
+		{"protocol", proto, "protocol 3 != 4"},
+		{"pref", pref, "RTA_PREF"},
+		{"no pref", noPref, "RTA_PREF"},
+		{"encap", encap, "RTA_ENCAP, RTA_ENCAP_TYPE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Equal(testRoute(), tc.r); got != (tc.diff == "") {
+				t.Errorf("Equal = %v", got)
+			}
+			if got := Diff(testRoute(), tc.r); got != tc.diff {
+				t.Errorf("Diff = %q, want %q", got, tc.diff)
+			}
+		})
+	}
+}
+
+func TestCheckReplaceable(t *testing.T) {
+	expiring := testRoute()
+	binary.NativeEndian.PutUint32(expiring.attr(unix.RTA_CACHEINFO)[8:], 300) // rta_expires
+	withExpires := testRoute()
+	withExpires.Attrs = append(withExpires.Attrs, newAttr(unix.RTA_EXPIRES, nl.Uint32Attr(300)))
+	errorCache := testRoute()
+	binary.NativeEndian.PutUint32(errorCache.attr(unix.RTA_CACHEINFO)[12:], 1) // rta_error, not an expiry
+	multipath := testRoute()
+	multipath.Attrs = append(multipath.Attrs, newAttr(unix.RTA_MULTIPATH, make([]byte, 8)))
+	nhid := testRoute()
+	nhid.Attrs = append(nhid.Attrs, newAttr(rtaNhID, nl.Uint32Attr(10)))
+	seg6 := testRoute().withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_SEG6, Data: []byte{4, 0, 1, 0}})
+
+	for _, tc := range []struct {
+		name string
+		r    *Route
+		want string
+	}{
+		{"plain", testRoute(), ""},
+		{"cache info error", errorCache, ""},
+		{"expiring", expiring, "expires"},
+		{"RTA_EXPIRES", withExpires, "expires"},
+		{"multipath", multipath, "is multipath"},
+		{"nexthop object", nhid, "uses nexthop object 10"},
+		{"seg6 encap", seg6, "already has an encap (seg6)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckReplaceable(tc.r)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrNotRestorable)):
+				t.Errorf("error %v, want %q wrapping ErrNotRestorable", err, tc.want)
+			}
+		})
+	}
+}
+
+// seg6Local builds a seg6local route for a SID with the given encap attributes.
+func seg6Local(attrs ...[]byte) *Route {
+	r := testRoute()
+	r.Msg.Dst_len = 128
+	var data []byte
+	for _, a := range attrs {
+		data = append(data, a...)
+	}
+	return r.withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_SEG6_LOCAL, Data: data})
+}
+
+func TestCheckEndReplaceable(t *testing.T) {
+	action := func(a uint32) []byte { return attrBytes(newAttr(nl.SEG6_LOCAL_ACTION, nl.Uint32Attr(a))) }
+	for _, tc := range []struct {
+		name string
+		r    *Route
+		want string
+	}{
+		{"End", seg6Local(action(nl.SEG6_LOCAL_ACTION_END)), ""},
+		{"End.DX6", seg6Local(action(nl.SEG6_LOCAL_ACTION_END_DX6), attrBytes(newAttr(nl.SEG6_LOCAL_NH6, make([]byte, 16)))), "has action End.DX6, not End"},
+		{"End with counters", seg6Local(action(nl.SEG6_LOCAL_ACTION_END), attrBytes(newAttr(seg6LocalCounters|unix.NLA_F_NESTED, nil))), "is End with count"},
+		{"End with flavors", seg6Local(action(nl.SEG6_LOCAL_ACTION_END), attrBytes(newAttr(seg6LocalFlavors|unix.NLA_F_NESTED, nil))), "is End with flavors"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckEndReplaceable(tc.r)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPrograms(t *testing.T) {
+	prog := func(mode uint16, name string) []byte {
+		inner := attrBytes(newAttr(nl.LWT_BPF_PROG_NAME, append([]byte(name), 0)))
+		return attrBytes(newAttr(mode|unix.NLA_F_NESTED, inner))
+	}
+	bpf := testRoute().withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_BPF, Data: append(prog(nl.LWT_BPF_IN, "lwtdump:7:in"), prog(nl.LWT_BPF_XMIT, "lwtdump:7:xmit")...)})
+	want := []Program{{"in", "lwtdump:7:in"}, {"xmit", "lwtdump:7:xmit"}}
+	if got := bpf.Programs(); !slices.Equal(got, want) {
+		t.Errorf("bpf encap programs %v, want %v", got, want)
+	}
+	end := seg6Local(attrBytes(newAttr(nl.SEG6_LOCAL_ACTION, nl.Uint32Attr(nl.SEG6_LOCAL_ACTION_END_BPF))), prog(nl.SEG6_LOCAL_BPF, "lwtdump:7:seg6local"))
+	if got := end.Programs(); !slices.Equal(got, []Program{{"End.BPF", "lwtdump:7:seg6local"}}) {
+		t.Errorf("End.BPF programs %v", got)
+	}
+	if got := testRoute().Programs(); got != nil {
+		t.Errorf("plain route programs %v", got)
+	}
+	// Apply and Undo recognise the installed route by its program names, in any order.
+	c := &Change{Installed: bpf}
+	swapped := testRoute().withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_BPF, Data: append(prog(nl.LWT_BPF_XMIT, "lwtdump:7:xmit"), prog(nl.LWT_BPF_IN, "lwtdump:7:in")...)})
+	other := testRoute().withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_BPF, Data: prog(nl.LWT_BPF_XMIT, "lwtdump:8:xmit")})
+	if !c.Owns(swapped) || c.Owns(other) || c.Owns(testRoute()) || c.Owns(nil) {
+		t.Errorf("Owns: swapped %v, other %v, plain %v", c.Owns(swapped), c.Owns(other), c.Owns(testRoute()))
+	}
+}
+
+func TestSameKey(t *testing.T) {
+	metric := testRoute()
+	metric.attr(unix.RTA_PRIORITY)[0] = 1 // 1025
+	table := testRoute()
+	table.Attrs = slices.DeleteFunc(table.Attrs, func(a syscall.NetlinkRouteAttr) bool { return a.Attr.Type == unix.RTA_TABLE })
+	table.Attrs = append(table.Attrs, newAttr(unix.RTA_TABLE, nl.Uint32Attr(100)))
+	gw := testRoute()
+	gw.attr(unix.RTA_GATEWAY)[15] = 9
+	if !sameKey(testRoute(), gw) {
+		t.Error("another gateway is the same place in the table")
+	}
+	if sameKey(testRoute(), metric) || sameKey(testRoute(), table) {
+		t.Error("another metric or table is another route")
+	}
+}
