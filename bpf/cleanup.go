@@ -125,6 +125,10 @@ func (s Step) String() string {
 	return where + ": " + s.Note
 }
 
+// ErrOtherNetns means a state file records changes made in another network
+// namespace than the one cleanup runs in, with no name to reach it by.
+var ErrOtherNetns = errors.New("its changes were made in another network namespace")
+
 // Cleanup restores the routes of lwtdump processes that are gone (killed,
 // crashed): from their state files, touching only routes that still carry
 // that process's programs, and removing each state file once it has nothing
@@ -168,6 +172,7 @@ func Cleanup(opts CleanupOptions) ([]Step, error) {
 		if netns == "" && s.NetnsID != "" && s.NetnsID != hereID {
 			if opts.Netns == "" || targetID == "" || s.NetnsID != targetID {
 				steps = append(steps, Step{Note: fmt.Sprintf("state file %s of lwtdump pid %d was written in another network namespace (%s): run lwtdump cleanup inside it, or with --netns NAME", s.Path(), s.Pid, s.NetnsID)})
+				errs = append(errs, fmt.Errorf("state file %s left: %w", s.Path(), ErrOtherNetns))
 				pending = append(pending, s)
 				continue
 			}

@@ -385,23 +385,6 @@ func (r *Route) ProgramNames() []string {
 	return names
 }
 
-// Seg6LocalAction is the action of a seg6local route (nl.SEG6_LOCAL_ACTION_*), 0 for other routes.
-func (r *Route) Seg6LocalAction() int {
-	if r.EncapType() != nl.LWTUNNEL_ENCAP_SEG6_LOCAL {
-		return 0
-	}
-	attrs, err := nl.ParseRouteAttr(r.Encap())
-	if err != nil {
-		return 0
-	}
-	for _, a := range attrs {
-		if a.Attr.Type&nlaTypeMask == nl.SEG6_LOCAL_ACTION && len(a.Value) >= 4 {
-			return int(binary.NativeEndian.Uint32(a.Value))
-		}
-	}
-	return 0
-}
-
 // sameKey reports whether a and b occupy the same place in the kernel's
 // tables, so that replacing one replaces the other: the same family, table,
 // destination, source prefix, TOS and metric.

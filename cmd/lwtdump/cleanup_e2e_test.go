@@ -215,3 +215,49 @@ func hasLine(text string, parts ...string) bool {
 	}
 	return false
 }
+
+// lwtdump run inside a namespace (ip netns exec, no --netns) captures and
+// restores there; after a SIGKILL its state file names no namespace, so
+// cleanup run elsewhere refuses to guess, and cleanup --netns NAME (or run
+// inside it) restores the routes.
+func TestCurrentNetns(t *testing.T) {
+	tb := newTestbed(t)
+	before := tb.routes(tb.r1)
+	out := filepath.Join(t.TempDir(), "out.pcapng")
+	p := tb.startLwtdumpIn(tb.r1, "-i", "203.0.113.0/24", "-i", "2001:db8:20::/48", "--hook", "in,xmit", "-w", out)
+	if got := tb.ping(tb.h1, "203.0.113.1", 2); got != 2 {
+		t.Errorf("%d of 2 pings answered while capturing", got)
+	}
+	if code := p.stop(syscall.SIGINT); code != 0 {
+		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
+	}
+	tb.requireRoutes(tb.r1, before)
+	if got := echoRequests(t, out); got["lwt_in:203.0.113.0/24@r1_h2 hook=lwt_in"] != 2 || got["lwt_xmit:203.0.113.0/24@r1_h2 hook=lwt_xmit"] != 2 {
+		t.Errorf("echo requests: %v", got)
+	}
+
+	p = tb.startLwtdumpIn(tb.r1, "-i", "203.0.113.0/24", "-w", out)
+	pid := p.cmd.Process.Pid
+	p.stop(syscall.SIGKILL)
+	stale := tb.routes(tb.r1)
+	code, stdout, stderr := tb.runIn(tb.h1, "cleanup")
+	if code != 1 || !strings.Contains(stdout, fmt.Sprintf("of lwtdump pid %d was written in another network namespace", pid)) {
+		t.Errorf("cleanup in another namespace: exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	tb.requireRoutes(tb.r1, stale)
+	code, stdout, stderr = tb.runIn(tb.h1, "cleanup", "--netns", tb.r1)
+	if want := fmt.Sprintf("route 203.0.113.0/24 table 254 in netns %s: restored (lwtdump pid %d had replaced it)\n", tb.r1, pid); code != 0 || stdout != want {
+		t.Errorf("cleanup --netns: exit code %d\nstdout: %q, want %q\nstderr: %s", code, stdout, want, stderr)
+	}
+	tb.requireRoutes(tb.r1, before)
+
+	// The same, cleaned up from inside the namespace.
+	p = tb.startLwtdumpIn(tb.r1, "-i", "2001:db8:20::/48", "-w", out)
+	pid = p.cmd.Process.Pid
+	p.stop(syscall.SIGKILL)
+	code, stdout, stderr = tb.runIn(tb.r1, "cleanup")
+	if want := fmt.Sprintf("route 2001:db8:20::/48 table 254: restored (lwtdump pid %d had replaced it)\n", pid); code != 0 || stdout != want {
+		t.Errorf("cleanup inside the namespace: exit code %d\nstdout: %q, want %q\nstderr: %s", code, stdout, want, stderr)
+	}
+	tb.requireRoutes(tb.r1, before)
+}

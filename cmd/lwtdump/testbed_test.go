@@ -6,7 +6,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -136,13 +135,19 @@ func (tb *testbed) requireRoutes(ns, before string) {
 // comes first in args.
 func (tb *testbed) run(args ...string) (int, string, string) {
 	tb.t.Helper()
+	return tb.runIn("", args...)
+}
+
+// runIn is run with lwtdump inside the network namespace ns.
+func (tb *testbed) runIn(ns string, args ...string) (int, string, string) {
+	tb.t.Helper()
 	switch {
 	case len(args) > 0 && (args[0] == "list" || args[0] == "cleanup"):
 		args = append([]string{args[0], "--state-dir", tb.stateDir}, args[1:]...)
 	default:
 		args = append([]string{"--state-dir", tb.stateDir}, args...)
 	}
-	return runLwtdump(tb.t, args...)
+	return runLwtdumpIn(tb.t, ns, args...)
 }
 
 // stateFiles lists the state files left in the testbed's state directory.
@@ -278,9 +283,16 @@ type proc struct {
 // it exits first.
 func (tb *testbed) startLwtdump(args ...string) *proc {
 	tb.t.Helper()
+	return tb.startLwtdumpIn("", args...)
+}
+
+// startLwtdumpIn is startLwtdump with lwtdump run inside the network
+// namespace ns (ip netns exec, which keeps the pid), "" for the test's own.
+func (tb *testbed) startLwtdumpIn(ns string, args ...string) *proc {
+	tb.t.Helper()
 	ready := filepath.Join(tb.t.TempDir(), "ready")
 	args = append([]string{"--ready-file", ready, "--state-dir", tb.stateDir}, args...)
-	p := &proc{t: tb.t, cmd: exec.Command(lwtdumpBinary(tb.t), args...), done: make(chan struct{})}
+	p := &proc{t: tb.t, cmd: lwtdumpCommand(tb.t, ns, args...), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		tb.t.Fatal(err)
@@ -347,15 +359,41 @@ func (p *proc) wait() int {
 // restores its routes, and fails the test.
 func runLwtdump(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, lwtdumpBinary(t), args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 20 * time.Second
+	return runLwtdumpIn(t, "", args...)
+}
+
+// lwtdumpCommand is the command that runs lwtdump with args inside the
+// network namespace ns ("" for the test's own).
+func lwtdumpCommand(t *testing.T, ns string, args ...string) *exec.Cmd {
+	t.Helper()
+	if ns == "" {
+		return exec.Command(lwtdumpBinary(t), args...)
+	}
+	return exec.Command("ip", append([]string{"netns", "exec", ns, lwtdumpBinary(t)}, args...)...)
+}
+
+// runLwtdumpIn is runLwtdump inside the network namespace ns.
+func runLwtdumpIn(t *testing.T, ns string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := lwtdumpCommand(t, ns, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
 		t.Fatalf("lwtdump %s did not end by itself\nstderr: %s", strings.Join(args, " "), stderr.String())
 	}
 	var ee *exec.ExitError
