@@ -80,4 +80,9 @@ func TestHookMatrix(t *testing.T) {
 			t.Errorf("%s: %d packets, want none", k, n)
 		}
 	}
+	// Nothing else passed the routes: not the echo replies (they take r1's
+	// routes to h1 and to r1 itself), nor neighbour discovery or ARP.
+	if all := tsharkFields(t, file, nil, "frame.number"); len(all) != len(rows) {
+		t.Errorf("%d packets in the capture, %d of them echo requests", len(all), len(rows))
+	}
 }

@@ -35,7 +35,7 @@ func TestCaptureSRv6EndBPF(t *testing.T) {
 	}
 
 	rows := tsharkFields(t, out, nil, "frame.interface_name", "frame.comment", "frame.packet_flags_direction",
-		"ipv6.src", "ipv6.dst", "ipv6.routing.type", "ipv6.routing.segleft", "ipv6.routing.srh.last_entry",
+		"ipv6.src", "ipv6.dst", "ipv6.hlim", "ipv6.routing.type", "ipv6.routing.segleft", "ipv6.routing.srh.last_entry",
 		"ipv6.routing.srh.addr", "icmpv6.type", "icmpv6.echo.sequence_number")
 	if len(rows) != n {
 		t.Fatalf("%d packets, want %d: %q", len(rows), n, rows)
@@ -47,6 +47,7 @@ func TestCaptureSRv6EndBPF(t *testing.T) {
 			"0x00000001",                   // inbound (epb_flags)
 			"2001:db8:1::1,2001:db8:1::1",  // outer and inner source
 			"2001:db8:2::1,2001:db8:20::1", // outer destination (the next segment), inner
+			"64,64",                        // outer hop limit not yet decremented by r1
 			"4",                            // segment routing header
 			"0",                            // segments left, after End
 			"1",                            // last entry: two segments
