@@ -208,6 +208,11 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 		return p, nil
 	}
 	r := routes[0] // the one the kernel uses: lowest metric
+	if len(routes) > 1 && routes[1].Priority() == r.Priority() {
+		// IPv4 routes added with `ip route append`: a replace takes the
+		// first, which is not necessarily the one the kernel uses.
+		return p, fmt.Errorf("route %s has %d routes with metric %d in table %d: lwtdump cannot tell which one a capture would replace: %w", t.Prefix, sameMetric(routes), r.Priority(), table, route.ErrNotRestorable)
+	}
 	if err := c.checkOwner(r); err != nil {
 		return p, err
 	}
@@ -219,6 +224,17 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 	}
 	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
 	return p, nil
+}
+
+// sameMetric counts the routes that share the lowest metric.
+func sameMetric(routes []*route.Route) int {
+	n := 0
+	for _, r := range routes {
+		if r.Priority() == routes[0].Priority() {
+			n++
+		}
+	}
+	return n
 }
 
 // resolveSID finds the seg6local End route of an SRv6 SID.

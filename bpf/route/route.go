@@ -12,6 +12,7 @@ package route
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -279,7 +280,8 @@ func (h *Handle) List(family int) ([]*Route, error) {
 	return routes, nil
 }
 
-// Find returns the unicast routes for exactly prefix in table, lowest metric first.
+// Find returns the unicast routes for exactly prefix in table, with no
+// source prefix and TOS 0, lowest metric first.
 func (h *Handle) Find(prefix netip.Prefix, table uint32) ([]*Route, error) {
 	family := unix.AF_INET6
 	if prefix.Addr().Is4() {
@@ -291,15 +293,11 @@ func (h *Handle) Find(prefix netip.Prefix, table uint32) ([]*Route, error) {
 	}
 	var found []*Route
 	for _, r := range all {
-		if r.Msg.Type == unix.RTN_UNICAST && r.Table() == table && r.Dst() == prefix && r.Msg.Src_len == 0 {
+		if r.Msg.Type == unix.RTN_UNICAST && r.Table() == table && r.Dst() == prefix && r.Msg.Src_len == 0 && r.Msg.Tos == 0 {
 			found = append(found, r)
 		}
 	}
-	for i := 1; i < len(found); i++ { // insertion sort: there are one or two
-		for j := i; j > 0 && found[j].Priority() < found[j-1].Priority(); j-- {
-			found[j], found[j-1] = found[j-1], found[j]
-		}
-	}
+	slices.SortStableFunc(found, func(a, b *Route) int { return cmp.Compare(a.Priority(), b.Priority()) })
 	return found, nil
 }
 

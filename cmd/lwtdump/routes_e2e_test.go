@@ -163,6 +163,8 @@ func TestCaptureRefusals(t *testing.T) {
 	r1("-4", "route", "add", "192.0.2.128/26", "nhid", "10")
 	r1("-6", "route", "add", "2001:db8:25::/64", "via", "2001:db8:2::1", "dev", "r1_h2", "expires", "600")
 	r1("-6", "route", "add", "2001:db8:27::/64", "encap", "seg6local", "action", "End", "dev", "r1_h1")
+	r1("-4", "route", "add", "192.0.2.192/26", "via", "198.51.100.1", "dev", "r1_h2")
+	r1("-4", "route", "append", "192.0.2.192/26", "via", "192.0.2.1", "dev", "r1_h1")
 	cases := []struct {
 		name string
 		args []string
@@ -174,6 +176,7 @@ func TestCaptureRefusals(t *testing.T) {
 		{"multipath-ipv4", []string{"-i", "203.0.113.128/25"}, "route 203.0.113.128/25 is multipath"},
 		{"nexthop-object", []string{"-i", "192.0.2.128/26"}, "route 192.0.2.128/26 uses nexthop object 10"},
 		{"expiring", []string{"-i", "2001:db8:25::/64"}, "route 2001:db8:25::/64 expires"},
+		{"appended", []string{"-i", "192.0.2.192/26"}, "route 192.0.2.192/26 has 2 routes with metric 0 in table 254"},
 		{"no-route", []string{"-i", "2001:db8:99::/64"}, "no route to 2001:db8:99::/64 in table 254 of netns " + tb.r1 + ": capture an existing route, or add one for the capture with -i 2001:db8:99::/64@DEV"},
 		{"no-route-table", []string{"-i", "2001:db8:20::/48", "--table", "100"}, "no route to 2001:db8:20::/48 in table 100"},
 		{"other-device", []string{"-i", "2001:db8:20::/48@r1_h1"}, "route 2001:db8:20::/48 in table 254 goes through r1_h2, not r1_h1"},
