@@ -25,7 +25,7 @@ func TestKillThenCleanup(t *testing.T) {
 	pid := p.cmd.Process.Pid
 
 	code, _, stderr := tb.run("-i", "203.0.113.0/24", "--netns", tb.r1)
-	if want := fmt.Sprintf("lwtdump: route 203.0.113.0/24 is in use by another lwtdump (pid %d): stop that capture first\n", pid); code != 1 || stderr != want {
+	if want := fmt.Sprintf("lwtdump: route 203.0.113.0/24 is being captured by lwtdump pid %d: stop that capture first\n", pid); code != 1 || stderr != want {
 		t.Errorf("second capture of a route in use: exit code %d, stderr %q, want 1 and %q", code, stderr, want)
 	}
 
@@ -56,7 +56,7 @@ func TestKillThenCleanup(t *testing.T) {
 
 	for _, args := range [][]string{{"-i", "203.0.113.0/24"}, {"--srv6-sid", "2001:db8:f1::1"}} {
 		code, _, stderr := tb.run(append(args, "--netns", tb.r1)...)
-		if code != 1 || !strings.Contains(stderr, fmt.Sprintf("still carries the programs of an lwtdump that is gone (pid %d): run `lwtdump cleanup` first", pid)) {
+		if code != 1 || !strings.Contains(stderr, fmt.Sprintf("still carries the programs of lwtdump pid %d, which is gone: run `lwtdump cleanup` first", pid)) {
 			t.Errorf("capture %v of a stale route: exit code %d, stderr %q", args, code, stderr)
 		}
 	}

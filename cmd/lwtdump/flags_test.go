@@ -61,7 +61,7 @@ func TestParseUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "nothing to capture: give a route with -i PREFIX[@DEV]"},
+		{nil, "no route to capture: give one with -i PREFIX[@DEV]"},
 		{[]string{"--srv6-sid", "192.0.2.1"}, `--srv6-sid "192.0.2.1" is not an IPv6 address`},
 		{[]string{"--srv6-sid", "2001:db8:f1::1", "--srv6-sid", "2001:db8:f1::1"}, "--srv6-sid 2001:db8:f1::1 given twice"},
 		{[]string{"-i", "2001:db8::/48", "--hook", "in,in"}, "--hook: lwt_in given twice"},

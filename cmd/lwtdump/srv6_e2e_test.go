@@ -80,8 +80,8 @@ func TestCaptureSRv6Refusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := tb.in(t)
 			code, _, stderr := tb.run("--srv6-sid", tc.sid, "--netns", tb.r1)
-			if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
-				t.Errorf("exit code %d, stderr %q; want 1 and one line with %q", code, stderr, tc.want)
+			if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit code %d, stderr %q; want 2 and one line with %q", code, stderr, tc.want)
 			}
 			tb.requireRoutes(tb.r1, before)
 		})
