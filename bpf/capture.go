@@ -326,6 +326,10 @@ func (c *Capture) Counters(attachment uint32) (sample.Counters, error) {
 // Reader is the capture's sample reader.
 func (c *Capture) Reader() *Reader { return c.reader }
 
+// ChownState gives the capture's state file to uid and gid, so that the
+// capture can keep it after dropping to that user.
+func (c *Capture) ChownState(uid, gid int) error { return c.state.Chown(uid, gid) }
+
 // StatePath is the path of the capture's state file.
 func (c *Capture) StatePath() string { return c.state.Path() }
 

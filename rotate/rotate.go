@@ -263,6 +263,18 @@ func (r *Rotator) Rollover() error {
 	return r.open(r.slot)
 }
 
+// Chown gives the current file to uid and gid. The files after it are
+// created by whoever runs then: after lwtdump -Z drops to a user, that user.
+func (r *Rotator) Chown(uid, gid int) error {
+	if r.f == nil || r.special {
+		return nil
+	}
+	if err := r.f.Chown(uid, gid); err != nil {
+		return fmt.Errorf("give %s to uid %d: %w", r.name, uid, err)
+	}
+	return nil
+}
+
 // Close finishes the current file, PostRotate included (an empty file is
 // removed). It does not wait for PostRotate programs. It may be called more
 // than once.

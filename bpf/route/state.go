@@ -22,6 +22,10 @@ const DefaultStateDir = "/run/lwtdump"
 // small JSON file that is written before each route is touched and removed
 // once every route is restored. `lwtdump cleanup` replays the undo of a
 // state whose process is gone.
+//
+// Each process keeps its file in a directory of its own, DIR/PID/state.json,
+// so that after it drops its privileges (-Z USER) and the directory is given
+// to that user, it can still rewrite the file atomically and remove it.
 type State struct {
 	path    string
 	Pid     int           `json:"pid"`
@@ -53,14 +57,18 @@ func (c StateChange) Change() (*Change, error) {
 	return ch, nil
 }
 
-// NewState creates the state file of this process in dir (mode 0700), for
-// changes made through h.
+// stateFile is the name of a process's state file in its directory.
+const stateFile = "state.json"
+
+// NewState creates the state file of this process in DIR/PID (mode 0700),
+// for changes made through h.
 func NewState(dir string, h *Handle) (*State, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	own := filepath.Join(dir, strconv.Itoa(os.Getpid()))
+	if err := os.MkdirAll(own, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	s := &State{
-		path:    filepath.Join(dir, strconv.Itoa(os.Getpid())+".json"),
+		path:    filepath.Join(own, stateFile),
 		Pid:     os.Getpid(),
 		Netns:   h.Netns(),
 		NetnsID: h.NetnsID(),
@@ -103,10 +111,33 @@ func (s *State) Forget(c *Change) error {
 	return s.save()
 }
 
-// Remove deletes the state file.
+// Remove deletes the state file and its directory. A process that dropped
+// its privileges cannot remove the directory, which is then left empty for
+// the next lwtdump to sweep (see LoadStates).
 func (s *State) Remove() error {
 	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove state file: %w", err)
+	}
+	err := os.Remove(filepath.Dir(s.path))
+	if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("remove state directory: %w", err)
+	}
+	return nil
+}
+
+// Chown gives the state file and its directory to uid and gid, and lets
+// them reach it through the state directory (mode 0711: they can enter it,
+// not list it), so that the process can keep its state after dropping to
+// that user.
+func (s *State) Chown(uid, gid int) error {
+	own := filepath.Dir(s.path)
+	for _, p := range []string{own, s.path} {
+		if err := os.Chown(p, uid, gid); err != nil {
+			return fmt.Errorf("give state file to uid %d: %w", uid, err)
+		}
+	}
+	if err := os.Chmod(filepath.Dir(own), 0o711); err != nil {
+		return fmt.Errorf("give state file to uid %d: %w", uid, err)
 	}
 	return nil
 }
@@ -139,9 +170,11 @@ func (s *State) save() error {
 	return nil
 }
 
-// LoadStates reads every state file in dir.
+// LoadStates reads every state file in dir, and removes the empty
+// directories that processes which dropped their privileges left behind.
 func LoadStates(dir string) ([]*State, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	sweepEmpty(dir)
+	paths, err := filepath.Glob(filepath.Join(dir, "*", stateFile))
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +191,23 @@ func LoadStates(dir string) ([]*State, error) {
 		states = append(states, s)
 	}
 	return states, nil
+}
+
+// sweepEmpty removes the empty per-process directories of dir whose process
+// is gone. It does what it can and reports nothing: a directory it cannot
+// remove is harmless.
+func sweepEmpty(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || !e.IsDir() || ProcessAlive(pid) {
+			continue
+		}
+		os.Remove(filepath.Join(dir, e.Name())) // fails, as it should, unless empty
+	}
 }
 
 // Alive reports whether the process that wrote the state still runs and is

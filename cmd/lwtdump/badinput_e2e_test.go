@@ -73,6 +73,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"route through another device", append(ns, "-i", "2001:db8:20::/48@r1_h1"), 2, "goes through r1_h2, not r1_h1"},
 		{"route with a seg6 encap", append(ns, "-i", "2001:db8:30::/48"), 2, "already has an encap (seg6)"},
 		{"multipath route", append(ns, "-i", "2001:db8:31::/48"), 2, "is multipath"},
+		{"unknown user", append(route, "-Z", "no-such-user-lwtdump"), 2, "-Z no-such-user-lwtdump: no such user"},
 		{"unknown transport", append(route, "--transport", "pigeon"), 2, `unknown transport "pigeon"`},
 		{"no route in another table", append(ns, "-i", "2001:db8:20::/48", "--table", "100"), 2, "no route to 2001:db8:20::/48 in table 100"},
 	}

@@ -42,6 +42,7 @@ func captureFlags() []cli.Flag {
 		&cli.UintFlag{Name: "table", Value: bpf.MainTable, Usage: "routing `TABLE` of the routes"},
 		&cli.IntFlag{Name: "buffer-size", Aliases: []string{"B"}, Value: bpf.DefaultPerCPUBuffer >> 10, Usage: "perf buffer of each CPU, in `KiB` (rounded up to a power of two pages)"},
 		&cli.StringFlag{Name: "transport", Value: "perf", Usage: "how samples reach user space: perf (a buffer per CPU) or ringbuf (one shared buffer, samples in order)"},
+		&cli.StringFlag{Name: "relinquish-privileges", Aliases: []string{"Z"}, Usage: "once attached and the first file is open, become `USER`, keeping only CAP_NET_ADMIN to restore the routes"},
 		&cli.BoolFlag{Name: "packet-buffered", Aliases: []string{"U"}, Usage: "write each packet out as soon as it is captured"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each packet's metadata"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "say nothing on stderr but errors and the summary"},
@@ -67,6 +68,7 @@ type captureConfig struct {
 	readyFile  string
 	args       []string
 	rotate     rotate.Options // for -w FILE
+	user       *account       // -Z: drop to this user; nil to stay
 }
 
 func parseCapture(c *cli.Context) (*captureConfig, error) {
@@ -161,6 +163,12 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 	}
 	if err := parseRotation(c, cfg); err != nil {
 		return nil, err
+	}
+	if name := c.String("relinquish-privileges"); name != "" {
+		var err error
+		if cfg.user, err = lookupAccount(name); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkOutput(cfg.write, cfg.rotate); err != nil {
 		return nil, err
@@ -353,6 +361,9 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	// before the routes are restored.
 	signal.Ignore(syscall.SIGPIPE)
 
+	if err := bpf.CheckPrivileges(cfg.opts.Netns != ""); err != nil {
+		return err
+	}
 	start := time.Now()
 	capture, err := bpf.Start(cfg.opts)
 	if bpf.BadTarget(err) {
@@ -363,10 +374,11 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	}
 	defer func() { err = errors.Join(err, capture.Close()) }()
 
-	sink, finish, err := openSink(cfg, capture, start, stdout, stderr)
+	out, err := openSink(cfg, capture, start, stdout, stderr)
 	if err != nil {
 		return err
 	}
+	sink, finish := out.sink, out.finish
 	if !cfg.quiet {
 		for _, a := range capture.Attachments() {
 			fmt.Fprintf(stderr, "lwtdump: capturing at %s (cookie %#x), snaplen %d bytes\n", a.Name(), a.Cookie, a.Snaplen)
@@ -378,6 +390,14 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	if cfg.readyFile != "" {
 		if err := os.WriteFile(cfg.readyFile, []byte(capture.StatePath()+"\n"), 0o600); err != nil {
 			return fmt.Errorf("write ready file: %w", err)
+		}
+	}
+	if cfg.user != nil {
+		if err := dropPrivileges(cfg.user, capture.ChownState, out.chown); err != nil {
+			return errors.Join(err, finish())
+		}
+		if err := checkOutputWritable(cfg); err != nil {
+			return errors.Join(err, finish())
 		}
 	}
 	runErr := capture.Run(ctx, sink, cfg.count)
@@ -416,23 +436,32 @@ func captureError(errs ...error) error {
 	return errors.Join(out...)
 }
 
+// output is where a capture's samples go.
+type output struct {
+	sink   bpf.Sink
+	finish func() error             // writes the last blocks and closes the output
+	chown  func(uid, gid int) error // gives the current output file to a user (-Z)
+}
+
 // openSink opens the output: pcapng to stdout or to files rotated as -C, -G
-// and -W say, or text lines. finish writes the last blocks and closes it.
-func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout, stderr io.Writer) (bpf.Sink, func() error, error) {
+// and -W say, or text lines.
+func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout, stderr io.Writer) (output, error) {
+	noChown := func(int, int) error { return nil }
 	if cfg.write == "" {
 		p := text.NewPrinter(stdout, capture.Attachments(), cfg.verbose, cfg.unbuffered)
-		return p, func() error { return p.Flush(time.Now()) }, nil
+		return output{p, func() error { return p.Flush(time.Now()) }, noChown}, nil
 	}
 	out := writer.Stream(stdout)
 	closeOut := func() error { return nil }
+	chown := noChown
 	if cfg.write != "-" {
 		o := cfg.rotate
 		o.Warn = func(err error) { fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err)) }
 		r, err := rotate.New(o)
 		if err != nil {
-			return nil, nil, err
+			return output{}, err
 		}
-		out, closeOut = rotation{r}, r.Close
+		out, closeOut, chown = rotation{r}, r.Close, r.Chown
 	}
 	w, err := writer.New(out, writer.Options{
 		Section:     section(cfg, start),
@@ -443,9 +472,22 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 	})
 	if err != nil {
 		closeOut()
-		return nil, nil, err
+		return output{}, err
 	}
-	return w, func() error { return errors.Join(w.Close(), closeOut()) }, nil
+	return output{w, func() error { return errors.Join(w.Close(), closeOut()) }, chown}, nil
+}
+
+// checkOutputWritable refuses, once lwtdump has become the -Z user, an
+// output directory that user cannot write rotated files into.
+func checkOutputWritable(cfg *captureConfig) error {
+	if cfg.write == "" || cfg.write == "-" || (cfg.rotate.SizeLimit == 0 && cfg.rotate.Interval == 0) {
+		return nil
+	}
+	dir := filepath.Dir(cfg.write)
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		return fmt.Errorf("-Z %s: the user cannot write to %s, where the next files go: give it the directory", cfg.user.name, dir)
+	}
+	return nil
 }
 
 // rotation is a Rotator as the writer's Output: the last file of -G with -W

@@ -30,7 +30,7 @@ func TestKillThenCleanup(t *testing.T) {
 	}
 
 	p.stop(syscall.SIGKILL)
-	if files := tb.stateFiles(); len(files) != 1 || filepath.Base(files[0]) != fmt.Sprintf("%d.json", pid) {
+	if files := tb.stateFiles(); len(files) != 1 || filepath.Base(filepath.Dir(files[0])) != fmt.Sprint(pid) {
 		t.Fatalf("state files after SIGKILL: %v", files)
 	}
 	if got := tb.ping(tb.h1, "203.0.113.1", 2); got != 2 {

@@ -26,6 +26,14 @@ var (
 	tbCounter atomic.Int32
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // requireRoot skips a test that needs root, network namespaces and eBPF.
 func requireRoot(t *testing.T) {
 	t.Helper()
@@ -45,6 +53,11 @@ func lwtdumpBinary(t *testing.T) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "lwtdump-test-bin-")
 		if err != nil {
+			buildErr = err
+			return
+		}
+		// Others may run it: the tests of -Z and of an unprivileged user.
+		if err := os.Chmod(dir, 0o755); err != nil {
 			buildErr = err
 			return
 		}
@@ -153,7 +166,7 @@ func (tb *testbed) runIn(ns string, args ...string) (int, string, string) {
 // stateFiles lists the state files left in the testbed's state directory.
 func (tb *testbed) stateFiles() []string {
 	tb.t.Helper()
-	files, err := filepath.Glob(filepath.Join(tb.stateDir, "*.json"))
+	files, err := filepath.Glob(filepath.Join(tb.stateDir, "*", "state.json"))
 	if err != nil {
 		tb.t.Fatal(err)
 	}

@@ -1,0 +1,63 @@
+package bpf
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Capability numbers (linux/capability.h).
+const (
+	capNetAdmin = 12
+	capSysAdmin = 21
+	capPerfmon  = 38
+	capBPF      = 39
+)
+
+// CheckPrivileges reports, before anything is touched, which capabilities
+// lwtdump lacks: CAP_BPF to load programs, CAP_PERFMON for their buffers
+// (CAP_SYS_ADMIN stands in for both), CAP_NET_ADMIN to change routes, and
+// CAP_SYS_ADMIN to enter a named network namespace.
+func CheckPrivileges(netns bool) error {
+	eff, err := effectiveCaps()
+	if err != nil {
+		return nil // no /proc to tell: let the kernel say no
+	}
+	has := func(c uint) bool { return eff&(1<<c) != 0 }
+	var missing []string
+	if !has(capBPF) && !has(capSysAdmin) {
+		missing = append(missing, "CAP_BPF")
+	}
+	if !has(capPerfmon) && !has(capSysAdmin) {
+		missing = append(missing, "CAP_PERFMON")
+	}
+	if !has(capNetAdmin) {
+		missing = append(missing, "CAP_NET_ADMIN")
+	}
+	if netns && !has(capSysAdmin) {
+		missing = append(missing, "CAP_SYS_ADMIN (for --netns)")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w (missing %s): grant them with `setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep lwtdump`",
+		ErrPermission, strings.Join(missing, ", "))
+}
+
+// effectiveCaps reads the process's effective capability set from /proc.
+func effectiveCaps() (uint64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, fmt.Errorf("no CapEff in /proc/self/status")
+}
