@@ -7,7 +7,7 @@ export PATH := $(PATH):/usr/local/go/bin
 all: build
 
 build:
-	$(GO) build -o lwtdump ./cmd/lwtdump
+	CGO_ENABLED=0 $(GO) build -o lwtdump ./cmd/lwtdump
 
 deps:
 	scripts/deps.sh
