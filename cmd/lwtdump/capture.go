@@ -400,6 +400,7 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 			return errors.Join(err, finish())
 		}
 	}
+	testHook("capturing")
 	runErr := capture.Run(ctx, sink, cfg.count)
 	finishErr := finish()
 	if errors.Is(runErr, writer.ErrDone) && !cfg.quiet {

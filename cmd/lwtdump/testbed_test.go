@@ -62,7 +62,7 @@ func lwtdumpBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "lwtdump")
-		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-race", "-tags", "lwtdump_testhooks", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// SIGHUP ends a capture like SIGINT and SIGTERM: routes restored, file
+// complete, summary printed, exit 0.
+func TestSIGHUP(t *testing.T) {
+	tb := newTestbed(t)
+	before := tb.routes(tb.r1)
+	out := filepath.Join(t.TempDir(), "out.pcapng")
+	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
+	tb.ping(tb.h1, "2001:db8:20::1", 2)
+	if code := p.stop(syscall.SIGHUP); code != 0 {
+		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
+	}
+	tb.requireRoutes(tb.r1, before)
+	if !strings.HasSuffix(p.stderr.String(), "2 packets captured, 0 dropped\n") {
+		t.Errorf("summary: %q", p.stderr.String())
+	}
+	if rows := tsharkFields(t, out, nil, "frame.comment"); len(rows) != 2 {
+		t.Errorf("%d packets in the file", len(rows))
+	}
+}
+
+// A panic while capturing still restores the routes before the process dies.
+func TestPanicRestoresRoutes(t *testing.T) {
+	tb := newTestbed(t)
+	before := tb.routes(tb.r1)
+	out := filepath.Join(t.TempDir(), "out.pcapng")
+	cmd := exec.Command(lwtdumpBinary(t), "--state-dir", tb.stateDir, "-i", "2001:db8:20::/48", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", out)
+	cmd.Env = append(os.Environ(), "LWTDUMP_TEST_PANIC=capturing")
+	stderr, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(stderr), "panic: test panic at capturing") {
+		t.Fatalf("exit %v, want the panic's exit code 2\n%s", err, stderr)
+	}
+	tb.requireRoutes(tb.r1, before)
+	if left := tb.stateFiles(); len(left) != 0 {
+		t.Errorf("state files left: %v", left)
+	}
+	capinfos(t, out) // the section header and interfaces were written, and stay valid
+}
+
+// SIGKILL while packets stream in: the file holds every complete record up
+// to the kill (tshark and pcapgo read them), and lwtdump cleanup restores
+// the routes.
+func TestSIGKILLMidWrite(t *testing.T) {
+	tb := newTestbed(t)
+	before := tb.routes(tb.r1)
+	out := filepath.Join(t.TempDir(), "out.pcapng")
+	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
+	flood := exec.Command("ip", "netns", "exec", tb.h1, "ping", "-f", "-s", "600", "2001:db8:20::1")
+	if err := flood.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer flood.Process.Kill()
+	time.Sleep(1500 * time.Millisecond)
+	p.cmd.Process.Kill() // in the middle of the flood
+	p.wait()
+	flood.Process.Kill()
+	flood.Wait()
+
+	// pcapgo: complete records, then at most a cut record at the end.
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete := 0
+	for {
+		_, _, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("record %d: %v", complete, err)
+		}
+		complete++
+	}
+	if complete == 0 {
+		t.Fatal("no complete record before the kill")
+	}
+	// tshark prints every complete record, then (for a cut one) says the
+	// file was cut short and exits non-zero.
+	tshark, _ := exec.Command("tshark", "-r", out, "-T", "fields", "-e", "frame.number").Output()
+	if got := strings.Count(string(tshark), "\n"); got != complete {
+		t.Errorf("tshark read %d records, pcapgo %d", got, complete)
+	}
+	if code, stdout, stderr := runLwtdump(t, "cleanup", "--state-dir", tb.stateDir); code != 0 {
+		t.Fatalf("cleanup: exit %d\n%s%s", code, stdout, stderr)
+	}
+	tb.requireRoutes(tb.r1, before)
+	t.Logf("%d complete records before SIGKILL", complete)
+}
+
+// The network namespace deleted while lwtdump captures in it: the namespace
+// lives on while lwtdump holds it, and lwtdump still ends cleanly, restoring
+// its routes there and removing its state.
+func TestNetnsDeletedUnderCapture(t *testing.T) {
+	tb := newTestbed(t)
+	out := filepath.Join(t.TempDir(), "out.pcapng")
+	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
+	tb.ping(tb.h1, "2001:db8:20::1", 2)
+	tb.ip("netns", "del", tb.r1)
+	if code := p.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
+	}
+	if !strings.HasSuffix(p.stderr.String(), "2 packets captured, 0 dropped\n") {
+		t.Errorf("stderr: %q", p.stderr.String())
+	}
+	if left := tb.stateFiles(); len(left) != 0 {
+		t.Errorf("state files left: %v", left)
+	}
+	capinfos(t, out)
+}
