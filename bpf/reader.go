@@ -159,8 +159,9 @@ var ErrLimit = errors.New("sample limit reached")
 // a packet waits at most about FlushInterval even at one packet a second.
 func (r *Reader) Run(ctx context.Context, sink Sink, limit uint64) error {
 	for {
-		r.setDeadline(time.Now().Add(r.interval))
-		err := r.readUntilDeadline(sink, limit)
+		deadline := time.Now().Add(r.interval)
+		r.setDeadline(deadline)
+		err := r.readUntilDeadline(sink, limit, deadline)
 		if err != nil {
 			return err
 		}
@@ -175,13 +176,27 @@ func (r *Reader) Run(ctx context.Context, sink Sink, limit uint64) error {
 // the hooks saw is left unread.
 func (r *Reader) Drain(sink Sink, limit uint64) error {
 	r.setDeadline(time.Now())
-	return r.readUntilDeadline(sink, limit)
+	return r.readUntilDeadline(sink, limit, time.Time{})
 }
 
+// checkEvery is how many records readUntilDeadline reads between two looks
+// at the clock.
+const checkEvery = 64
+
 // readUntilDeadline reads records until the perf reader reports its
-// deadline, then flushes the sink.
-func (r *Reader) readUntilDeadline(sink Sink, limit uint64) error {
-	for {
+// deadline, then flushes the sink. The perf and ring buffer readers report
+// the deadline only when they find no record, so under a steady load above
+// the watermark they never do: then readUntilDeadline flushes and returns by
+// itself once flushBy has passed (a zero flushBy reads until the buffers are
+// empty).
+func (r *Reader) readUntilDeadline(sink Sink, limit uint64, flushBy time.Time) error {
+	for n := 1; ; n++ {
+		if n%checkEvery == 0 && !flushBy.IsZero() {
+			if now := time.Now(); now.After(flushBy) {
+				r.clock = NewClock() // the flush tick's resync, as below
+				return sink.Flush(now)
+			}
+		}
 		raw, lost, cpu, err := r.next()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			r.clock = NewClock()

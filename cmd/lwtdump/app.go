@@ -32,6 +32,9 @@ func usagef(format string, args ...any) error {
 // run executes one command line and returns the exit code. Errors are
 // printed once, as one line on stderr.
 func run(args []string, stdout, stderr io.Writer) int {
+	if isExtcapCall(args) {
+		return runExtcap(args, stdout, stderr)
+	}
 	app := newApp(stdout, stderr)
 	err := app.Run(args)
 	if err == nil {

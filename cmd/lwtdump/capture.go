@@ -65,6 +65,7 @@ type captureConfig struct {
 	unbuffered bool
 	verbose    bool
 	quiet      bool
+	noSummary  bool // say nothing on stderr but errors (extcap captures)
 	readyFile  string
 	args       []string
 	rotate     rotate.Options // for -w FILE
@@ -93,17 +94,19 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 		}
 		o.Filter, o.FilterProgram = expr, prog
 	}
-	for _, s := range c.StringSlice("route") {
-		t, err := bpf.ParseTarget(s)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		for _, have := range o.Targets {
-			if have.Prefix == t.Prefix {
-				return nil, usagef("route %s given twice: give each route once (use --hook for several hooks)", t.Prefix)
+	for _, arg := range c.StringSlice("route") {
+		for _, s := range strings.Fields(arg) { // "-i 'A B'" is -i A -i B
+			t, err := bpf.ParseTarget(s)
+			if err != nil {
+				return nil, usageError{err}
 			}
+			for _, have := range o.Targets {
+				if have.Prefix == t.Prefix {
+					return nil, usagef("route %s given twice: give each route once (use --hook for several hooks)", t.Prefix)
+				}
+			}
+			o.Targets = append(o.Targets, t)
 		}
-		o.Targets = append(o.Targets, t)
 	}
 	for _, s := range c.StringSlice("srv6-sid") {
 		sid, err := netip.ParseAddr(s)
@@ -376,7 +379,13 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 
 	out, err := openSink(cfg, capture, start, stdout, stderr)
 	if err != nil {
-		return err
+		return captureError(err) // the reader may be gone before the section header
+	}
+	if cfg.write == "-" {
+		// End soon after the reader goes away, even when no packet comes.
+		var stopWatch func()
+		ctx, stopWatch = watchReader(ctx, stdout)
+		defer stopWatch()
 	}
 	sink, finish := out.sink, out.finish
 	if !cfg.quiet {
@@ -406,7 +415,9 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	if errors.Is(runErr, writer.ErrDone) && !cfg.quiet {
 		fmt.Fprintf(stderr, "lwtdump: file limit reached: %d files\n", cfg.rotate.Count)
 	}
-	printSummary(stderr, capture, cfg.verbose)
+	if !cfg.noSummary {
+		printSummary(stderr, capture, cfg.verbose)
+	}
 	return captureError(runErr, finishErr)
 }
 

@@ -1,0 +1,217 @@
+package main
+
+// Wireshark's extcap interface: put in (or linked into) Wireshark's extcap
+// folder, the lwtdump binary lists itself as a capture interface, describes
+// its options, and captures into the FIFO Wireshark reads. The calls and the
+// output grammar are those of Wireshark's doc/extcap.adoc and of the
+// developer guide's chapter "Extcap: Developer Guide":
+//
+//	lwtdump --extcap-interfaces [--extcap-version=4.0]
+//	lwtdump --extcap-interface lwtdump --extcap-dlts
+//	lwtdump --extcap-interface lwtdump --extcap-config
+//	lwtdump --extcap-interface lwtdump --extcap-capture-filter FILTER   (is FILTER valid?)
+//	lwtdump --extcap-interface lwtdump --capture --fifo PATH [--extcap-capture-filter F] [options]
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/urfave/cli/v2"
+)
+
+const (
+	extcapInterface = "lwtdump"
+	extcapDisplay   = "lwtdump: capture at a route's LWT hooks"
+	extcapHelp      = "https://github.com/lwtdump/lwtdump#live-capture-into-wireshark"
+)
+
+// extcapConfig is the answer to --extcap-config: one arg per capture option,
+// each calling the lwtdump flag of the same name. Wireshark passes a
+// multicheck as its checked values joined by commas, which is what --hook
+// takes, and passes no value for an option left unset: the flag's default
+// applies then.
+var extcapConfig = fmt.Sprintf(`arg {number=0}{call=--route}{display=Routes}{type=string}{required=true}{placeholder=2001:db8:20::/48}{tooltip=The routes to capture, separated by spaces: PREFIX captures the existing route, PREFIX@DEV adds one through DEV for the capture, PREFIX,cookie=N sets its cookie}
+arg {number=1}{call=--hook}{display=Hooks}{type=multicheck}{tooltip=The LWT hooks to capture at on each route (lwt_xmit when none is checked)}
+value {arg=1}{value=in}{display=lwt_in (the route's input path)}{default=false}
+value {arg=1}{value=out}{display=lwt_out (the route's output path)}{default=false}
+value {arg=1}{value=xmit}{display=lwt_xmit (just before the device)}{default=true}
+arg {number=2}{call=--netns}{display=Network namespace}{type=string}{tooltip=Capture in this named network namespace (empty: lwtdump's own)}
+arg {number=3}{call=--table}{display=Routing table}{type=unsigned}{range=1,4294967295}{default=%d}{tooltip=The routing table of the routes (254 is main)}
+arg {number=4}{call=--cookie}{display=Cookie}{type=string}{placeholder=0xbeef}{tooltip=The cookie written in every packet's comment (empty: the attachment's number)}
+arg {number=5}{call=--snaplen}{display=Snapshot length}{type=integer}{range=1,%d}{default=%d}{tooltip=Copy at most this many bytes of each packet}
+arg {number=6}{call=--packet-buffered}{display=Write each packet at once}{type=boolflag}{default=false}{tooltip=Wake up for every packet instead of in batches of at most 100 ms}
+`, bpf.MainTable, bpf.MaxSnaplen, bpf.MaxSnaplen)
+
+// extcapCaptureFlags are the capture flags an extcap capture accepts: those
+// of extcapConfig, and --ready-file and --state-dir for scripts and tests.
+var extcapCaptureFlags = []string{"route", "hook", "netns", "table", "cookie", "snaplen", "packet-buffered", "ready-file", "state-dir"}
+
+// isExtcapCall reports whether a command line is a call from Wireshark's
+// extcap machinery rather than a command typed by a user.
+func isExtcapCall(args []string) bool {
+	for _, a := range args[1:] {
+		if a == "--" {
+			return false
+		}
+		name, _, _ := strings.Cut(a, "=")
+		if strings.HasPrefix(name, "--extcap-") || name == "--capture" || name == "--fifo" {
+			return true
+		}
+	}
+	return false
+}
+
+// runExtcap answers one extcap call and returns the exit code. Queries exit
+// 0 (Wireshark drops an interface whose queries fail); a capture says
+// nothing on stderr but an error, since Wireshark shows whatever an extcap
+// writes there as one.
+func runExtcap(args []string, stdout, stderr io.Writer) int {
+	args = slices.Clone(args)
+	for i, a := range args {
+		if a == "--extcap-version" { // its value is optional
+			args[i] = "--extcap-version="
+		}
+	}
+	app := newExtcapApp(stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func newExtcapApp(stdout, stderr io.Writer) *cli.App {
+	flags := []cli.Flag{
+		&cli.BoolFlag{Name: "extcap-interfaces", Usage: "list the extcap interfaces"},
+		&cli.StringFlag{Name: "extcap-version", Usage: "the calling Wireshark's `VERSION`"},
+		&cli.StringFlag{Name: "extcap-interface", Usage: "the extcap `INTERFACE` of the call"},
+		&cli.BoolFlag{Name: "extcap-dlts", Usage: "list the interface's link types"},
+		&cli.BoolFlag{Name: "extcap-config", Usage: "list the interface's options"},
+		&cli.StringFlag{Name: "extcap-reload-option", Usage: "reload the values of `OPTION` (none can be)"},
+		&cli.StringFlag{Name: "extcap-capture-filter", Usage: "the capture `FILTER`"},
+		&cli.BoolFlag{Name: "capture", Usage: "capture into --fifo"},
+		&cli.StringFlag{Name: "fifo", Usage: "the `FIFO` to write pcapng to"},
+		&cli.StringFlag{Name: "extcap-control-in", Usage: "control pipe (unused)"},
+		&cli.StringFlag{Name: "extcap-control-out", Usage: "control pipe (unused)"},
+		&cli.BoolFlag{Name: "debug", Usage: "ignored"},
+		&cli.StringFlag{Name: "debug-file", Usage: "ignored"},
+	}
+	for _, f := range captureFlags() {
+		if slices.Contains(extcapCaptureFlags, f.Names()[0]) {
+			flags = append(flags, f)
+		}
+	}
+	return &cli.App{
+		Name:                      "lwtdump",
+		Usage:                     "Wireshark extcap interface of lwtdump",
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
+		HideHelp:                  true,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		Flags:                     flags,
+		Action:                    extcapAction,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+func extcapAction(c *cli.Context) error {
+	out := c.App.Writer
+	if c.Bool("capture") {
+		return extcapCapture(c)
+	}
+	if c.Bool("extcap-interfaces") {
+		fmt.Fprintf(out, "extcap {version=%s}{help=%s}\n", version, extcapHelp)
+		fmt.Fprintf(out, "interface {value=%s}{display=%s}\n", extcapInterface, extcapDisplay)
+		return nil
+	}
+	if c.IsSet("extcap-version") && !c.IsSet("extcap-interface") {
+		fmt.Fprintf(out, "extcap {version=%s}{help=%s}\n", version, extcapHelp)
+		return nil
+	}
+	if err := checkExtcapInterface(c); err != nil {
+		return err
+	}
+	switch {
+	case c.Bool("extcap-dlts"):
+		fmt.Fprintf(out, "dlt {number=101}{name=RAW}{display=Raw IPv4 and IPv6 (LWT hooks see no link-layer header)}\n")
+	case c.Bool("extcap-config"):
+		if c.IsSet("extcap-reload-option") {
+			return nil // no option has values to reload
+		}
+		io.WriteString(out, extcapConfig)
+	case c.IsSet("extcap-capture-filter"):
+		// Wireshark checks a capture filter by this call: nothing on
+		// stdout means valid, a line is the reason it is not.
+		if err := checkCaptureFilter(c.String("extcap-capture-filter")); err != nil {
+			fmt.Fprintln(out, oneLine(err))
+		}
+	default:
+		return usagef("extcap: nothing to do (want --extcap-interfaces, --extcap-dlts, --extcap-config or --capture)")
+	}
+	return nil
+}
+
+func checkExtcapInterface(c *cli.Context) error {
+	switch ifc := c.String("extcap-interface"); ifc {
+	case extcapInterface:
+		return nil
+	case "":
+		return usagef("extcap: no --extcap-interface given (lwtdump has one: %s)", extcapInterface)
+	default:
+		return usagef("extcap: unknown interface %q (lwtdump has one: %s)", ifc, extcapInterface)
+	}
+}
+
+// checkCaptureFilter says whether a capture filter can be used.
+func checkCaptureFilter(filter string) error {
+	if strings.TrimSpace(filter) == "" {
+		return nil
+	}
+	return usagef("capture filter %q: lwtdump has no capture filters yet; clear the capture filter and use a display filter", filter)
+}
+
+// extcapCapture runs a capture into the FIFO. The FIFO is opened first of
+// all, even when the options are wrong: Wireshark waits for it to be opened
+// and would hang on an extcap that exits before; it sees the error once the
+// FIFO is closed and lwtdump has exited.
+func extcapCapture(c *cli.Context) (err error) {
+	path := c.String("fifo")
+	if path == "" {
+		return usagef("extcap: --capture needs --fifo PATH")
+	}
+	fifo, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("open fifo: %w", err)
+	}
+	defer func() { err = captureError(err, fifo.Close()) }()
+	if err := checkExtcapInterface(c); err != nil {
+		return err
+	}
+	if err := checkCaptureFilter(c.String("extcap-capture-filter")); err != nil {
+		return err
+	}
+	if c.String("hook") == "" {
+		c.Set("hook", "xmit") // an empty multicheck
+	}
+	cfg, err := parseCapture(c)
+	if err != nil {
+		return err
+	}
+	cfg.write = "-"
+	cfg.quiet, cfg.noSummary = true, true
+	return runCapture(c.Context, cfg, fifo, c.App.ErrWriter)
+}
