@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,7 +189,13 @@ func (tb *testbed) ifindex(ns, dev string) int {
 // how many replies came back.
 func (tb *testbed) ping(ns, dst string, count int) int {
 	tb.t.Helper()
-	out, _ := exec.Command("ip", "netns", "exec", ns, "ping", "-c", fmt.Sprint(count), "-i", "0.1", "-W", "1", dst).CombinedOutput()
+	return tb.pingEvery(ns, dst, count, "0.1")
+}
+
+// pingEvery is ping with interval seconds between two echo requests.
+func (tb *testbed) pingEvery(ns, dst string, count int, interval string) int {
+	tb.t.Helper()
+	out, _ := exec.Command("ip", "netns", "exec", ns, "ping", "-c", fmt.Sprint(count), "-i", interval, "-W", "1", dst).CombinedOutput()
 	var sent, recv int
 	for _, line := range strings.Split(string(out), "\n") {
 		if strings.Contains(line, "packets transmitted") {
@@ -296,17 +303,35 @@ type proc struct {
 // it exits first.
 func (tb *testbed) startLwtdump(args ...string) *proc {
 	tb.t.Helper()
-	return tb.startLwtdumpIn("", args...)
+	return tb.startLwtdumpWith("", nil, args...)
 }
 
 // startLwtdumpIn is startLwtdump with lwtdump run inside the network
 // namespace ns (ip netns exec, which keeps the pid), "" for the test's own.
 func (tb *testbed) startLwtdumpIn(ns string, args ...string) *proc {
 	tb.t.Helper()
+	return tb.startLwtdumpWith(ns, nil, args...)
+}
+
+// startLwtdumpOut is startLwtdump with lwtdump's stdout going to out, such
+// as the write end of a pipe. The caller closes its own copy of a pipe's end
+// once lwtdump has started.
+func (tb *testbed) startLwtdumpOut(out io.Writer, args ...string) *proc {
+	tb.t.Helper()
+	return tb.startLwtdumpWith("", out, args...)
+}
+
+// startLwtdumpWith starts lwtdump in namespace ns ("" for the test's own)
+// with its stdout going to out (nil: p.stdout).
+func (tb *testbed) startLwtdumpWith(ns string, out io.Writer, args ...string) *proc {
+	tb.t.Helper()
 	ready := filepath.Join(tb.t.TempDir(), "ready")
 	args = append([]string{"--ready-file", ready, "--state-dir", tb.stateDir}, args...)
 	p := &proc{t: tb.t, cmd: lwtdumpCommand(tb.t, ns, args...), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if out != nil {
+		p.cmd.Stdout = out
+	}
 	if err := p.cmd.Start(); err != nil {
 		tb.t.Fatal(err)
 	}

@@ -1,0 +1,219 @@
+package main
+
+// Live capture: lwtdump -w - into a pipe, read by tshark, head, or the test
+// itself as the stream arrives.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// pipe returns the two ends of a pipe, closed when the test ends.
+func pipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
+// waitCmd waits at most 30 s for cmd, which a goroutine runs, and returns its error.
+func waitCmd(t *testing.T, name string, done <-chan error, cmd *exec.Cmd) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%s did not exit within 30 s", name)
+		return nil
+	}
+}
+
+// lwtdump -w - | tshark -i - -c 5: tshark prints the 5 packets' comments and
+// exits; lwtdump, with no more traffic to write, sees that its reader is
+// gone, restores the route and exits 0, saying nothing but its summary.
+func TestLiveIntoTshark(t *testing.T) {
+	tb := newTestbed(t)
+	before := tb.routes(tb.r1)
+	r, w := pipe(t)
+	p := tb.startLwtdumpOut(w, "-q", "-i", "2001:db8:20::/48", "--cookie", "0xbeef", "--netns", tb.r1, "-w", "-")
+	w.Close()
+
+	tshark := exec.Command("tshark", "-i", "-", "-c", "5", "-l", "-T", "fields", "-e", "frame.comment")
+	var out, errOut bytes.Buffer
+	tshark.Stdin, tshark.Stdout, tshark.Stderr = r, &out, &errOut
+	if err := tshark.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	tsharkDone := make(chan error, 1)
+	go func() { tsharkDone <- tshark.Wait() }()
+
+	const n = 5
+	if got := tb.ping(tb.h1, "2001:db8:20::1", n); got != n {
+		t.Fatalf("%d of %d pings answered while capturing", got, n)
+	}
+	if err := waitCmd(t, "tshark -c 5", tsharkDone, tshark); err != nil {
+		t.Fatalf("tshark: %v\n%s", err, errOut.String())
+	}
+	// No packet follows the fifth: lwtdump must notice the closed pipe by itself.
+	if code := p.wait(); code != 0 {
+		t.Fatalf("lwtdump exit code %d\nstderr: %s", code, p.stderr.String())
+	}
+	tb.requireRoutes(tb.r1, before)
+	if got, want := p.stderr.String(), "5 packets captured, 0 dropped\n"; got != want {
+		t.Errorf("lwtdump stderr %q, want only %q", got, want)
+	}
+	comments := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(comments) != n {
+		t.Fatalf("tshark printed %d comments, want %d: %q", len(comments), n, out.String())
+	}
+	for i, c := range comments {
+		if !strings.HasPrefix(c, "hook=lwt_xmit cookie=0xbeef route=2001:db8:20::/48 dev=r1_h2 ") {
+			t.Errorf("packet %d comment %q", i+1, c)
+		}
+	}
+}
+
+// lwtdump -w - | head -c 64: head takes part of the section header and
+// exits; with no traffic at all lwtdump ends by itself, exit 0, the route
+// restored, only the summary on stderr.
+func TestLiveReaderGoneIdle(t *testing.T) {
+	tb := newTestbed(t)
+	before := tb.routes(tb.r1)
+	r, w := pipe(t)
+	head := exec.Command("head", "-c", "64")
+	var got bytes.Buffer
+	head.Stdin, head.Stdout = r, &got
+	if err := head.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	p := tb.startLwtdumpOut(w, "-q", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", "-")
+	w.Close()
+	if err := head.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(); code != 0 {
+		t.Fatalf("lwtdump exit code %d\nstderr: %s", code, p.stderr.String())
+	}
+	tb.requireRoutes(tb.r1, before)
+	if s := p.stderr.String(); s != "0 packets captured, 0 dropped\n" {
+		t.Errorf("lwtdump stderr %q", s)
+	}
+	if !bytes.HasPrefix(got.Bytes(), []byte{0x0a, 0x0d, 0x0d, 0x0a}) || got.Len() != 64 {
+		t.Errorf("head got %d bytes, not the start of a pcapng section: % x", got.Len(), got.Bytes())
+	}
+}
+
+// One ping a second: every echo request reaches the pipe. The delay between
+// each packet's own timestamp and its arrival on the pipe is logged (run
+// with -v to see it), for the default batching and for -U.
+func TestLiveLatency(t *testing.T) {
+	for _, mode := range []struct{ name, flag string }{{"batched", ""}, {"U", "-U"}} {
+		t.Run(mode.name, func(t *testing.T) {
+			tb := newTestbed(t)
+			before := tb.routes(tb.r1)
+			r, w := pipe(t)
+			args := []string{"-q", "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", "-"}
+			if mode.flag != "" {
+				args = append(args, mode.flag)
+			}
+			p := tb.startLwtdumpOut(w, args...)
+			w.Close()
+
+			const n = 5
+			type arrival struct {
+				seq   int
+				delay time.Duration
+			}
+			arrivals := make(chan arrival, n)
+			var readErr error
+			go func() {
+				defer close(arrivals)
+				ng, err := pcapgo.NewNgReader(r, pcapgo.DefaultNgReaderOptions)
+				if err != nil {
+					readErr = err
+					return
+				}
+				for range n {
+					data, ci, err := ng.ReadPacketData()
+					if err != nil {
+						readErr = err
+						return
+					}
+					at := time.Now()
+					seq := -1
+					if len(data) >= 48 { // IPv6 header, then ICMPv6 type, code, checksum, id, sequence
+						seq = int(binary.BigEndian.Uint16(data[46:48]))
+					}
+					arrivals <- arrival{seq: seq, delay: at.Sub(ci.Timestamp)}
+				}
+			}()
+			pingDone := make(chan int, 1)
+			go func() { pingDone <- tb.pingEvery(tb.h1, "2001:db8:20::1", n, "1") }()
+
+			var seqs []int
+			var delays []time.Duration
+			for len(seqs) < n {
+				select {
+				case a, ok := <-arrivals:
+					if !ok {
+						t.Fatalf("stream ended after %d packets: %v\nstderr: %s", len(seqs), readErr, p.stderr.String())
+					}
+					seqs = append(seqs, a.seq)
+					delays = append(delays, a.delay)
+				case <-time.After(30 * time.Second):
+					t.Fatalf("%d packets after 30 s\nstderr: %s", len(seqs), p.stderr.String())
+				}
+			}
+			if got := <-pingDone; got != n {
+				t.Errorf("%d of %d pings answered", got, n)
+			}
+			if !slices.Equal(seqs, []int{1, 2, 3, 4, 5}) {
+				t.Errorf("echo requests in the stream: %v, want 1 to 5", seqs)
+			}
+			r.Close() // the reader goes away: lwtdump ends
+			if code := p.wait(); code != 0 {
+				t.Fatalf("lwtdump exit code %d\nstderr: %s", code, p.stderr.String())
+			}
+			tb.requireRoutes(tb.r1, before)
+			sorted := slices.Clone(delays)
+			slices.Sort(sorted)
+			t.Logf("%s: delay from hook to pipe, per packet %v; min %v, median %v, max %v",
+				mode.name, delays, sorted[0], sorted[len(sorted)/2], sorted[len(sorted)-1])
+		})
+	}
+}
+
+// -w - with stdout on a terminal is refused with one line and exit code 2,
+// before anything is touched (so no root is needed).
+func TestLiveRefusesTerminal(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script(1) from util-linux is not installed")
+	}
+	bin := lwtdumpBinary(t)
+	cmd := exec.Command("script", "-qec", bin+" -i 2001:db8:20::/48 -w -", "/dev/null")
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitUsage {
+		t.Fatalf("exit %v, want code %d; output %q", err, exitUsage, out)
+	}
+	want := "lwtdump: -w -: stdout is a terminal; pipe it into a program (lwtdump -w - | tshark -i -) or write to a file\r\n"
+	if string(out) != want {
+		t.Errorf("terminal shows %q, want %q", out, want)
+	}
+}
