@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -28,18 +29,81 @@ func pipe(t *testing.T) (r, w *os.File) {
 	return r, w
 }
 
-// waitCmd waits at most 30 s for cmd, which a goroutine runs, and returns its error.
-func waitCmd(t *testing.T, name string, done <-chan error, cmd *exec.Cmd) error {
+// bgCmd is a command running in the background, killed when the test ends
+// if it is still running then.
+type bgCmd struct {
+	t    *testing.T
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// startBg starts cmd; stdout and stderr must be files or nil, so that
+// waiting for it never waits for the children it leaves behind.
+func startBg(t *testing.T, name string, cmd *exec.Cmd) *bgCmd {
 	t.Helper()
+	b := &bgCmd{t: t, name: name, cmd: cmd, done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	go func() { b.err = cmd.Wait(); close(b.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-b.done:
+		default:
+			cmd.Process.Kill()
+			<-b.done
+		}
+	})
+	return b
+}
+
+// exited reports whether the command has exited.
+func (b *bgCmd) exited() bool {
 	select {
-	case err := <-done:
-		return err
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits at most 30 s for the command and returns its error.
+func (b *bgCmd) wait() error {
+	b.t.Helper()
+	select {
+	case <-b.done:
+		return b.err
 	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("%s did not exit within 30 s", name)
+		b.t.Fatalf("%s did not exit within 30 s", b.name)
 		return nil
 	}
+}
+
+// tempOutput is a file that takes a process's output.
+type tempOutput struct {
+	t *testing.T
+	f *os.File
+}
+
+func newTempOutput(t *testing.T, name string) tempOutput {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return tempOutput{t, f}
+}
+
+// String is what the process has written so far.
+func (o tempOutput) String() string {
+	b, err := os.ReadFile(o.f.Name())
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	return string(b)
 }
 
 // lwtdump -w - | tshark -i - -c 5: tshark prints the 5 packets' comments and
@@ -52,21 +116,17 @@ func TestLiveIntoTshark(t *testing.T) {
 	p := tb.startLwtdumpOut(w, "-q", "-i", "2001:db8:20::/48", "--cookie", "0xbeef", "--netns", tb.r1, "-w", "-")
 	w.Close()
 
-	tshark := exec.Command("tshark", "-i", "-", "-c", "5", "-l", "-T", "fields", "-e", "frame.comment")
-	var out, errOut bytes.Buffer
-	tshark.Stdin, tshark.Stdout, tshark.Stderr = r, &out, &errOut
-	if err := tshark.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := exec.Command("tshark", "-i", "-", "-c", "5", "-l", "-T", "fields", "-e", "frame.comment")
+	out, errOut := newTempOutput(t, "stdout"), newTempOutput(t, "stderr")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, out.f, errOut.f
+	tshark := startBg(t, "tshark -i - -c 5", cmd)
 	r.Close()
-	tsharkDone := make(chan error, 1)
-	go func() { tsharkDone <- tshark.Wait() }()
 
 	const n = 5
 	if got := tb.ping(tb.h1, "2001:db8:20::1", n); got != n {
 		t.Fatalf("%d of %d pings answered while capturing", got, n)
 	}
-	if err := waitCmd(t, "tshark -c 5", tsharkDone, tshark); err != nil {
+	if err := tshark.wait(); err != nil {
 		t.Fatalf("tshark: %v\n%s", err, errOut.String())
 	}
 	// No packet follows the fifth: lwtdump must notice the closed pipe by itself.
