@@ -1,8 +1,8 @@
-# lwtdump: make build | generate | test | demo | bench | lint
+# lwtdump: make build | generate | test | demo | bench | lint | install-extcap
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build generate check-generate test lint demo bench deps clean
+.PHONY: all build generate check-generate test lint demo bench deps clean install-extcap
 
 all: build
 
@@ -27,6 +27,12 @@ lint:
 # Every test: unit tests, and as root the end-to-end tests in network namespaces.
 test: deps check-generate lint
 	$(GO) test -race -count=1 -timeout 40m ./...
+
+# Link the built lwtdump into Wireshark's personal extcap folders (4.0:
+# ~/.config/wireshark/extcap, 4.2 and later: ~/.local/lib/wireshark/extcap),
+# as the user who runs Wireshark.
+install-extcap: build
+	scripts/install-extcap.sh lwtdump
 
 demo: deps build
 	scripts/demo.sh

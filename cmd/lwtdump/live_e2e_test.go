@@ -277,3 +277,54 @@ func TestLiveRefusesTerminal(t *testing.T) {
 		t.Errorf("terminal shows %q, want %q", out, want)
 	}
 }
+
+// scripts/wireshark-live.sh -t streams a route's capture into tshark, from
+// this host and through ssh (here a stand-in that runs the remote command
+// with sh -c, as sshd does, so that the quoting for the remote shell is
+// checked: the ready file's name has a space and a quote in it).
+func TestWiresharkLiveScript(t *testing.T) {
+	for _, remote := range []bool{false, true} {
+		name := map[bool]string{false: "local", true: "ssh"}[remote]
+		t.Run(name, func(t *testing.T) {
+			tb := newTestbed(t)
+			before := tb.routes(tb.r1)
+			dir := t.TempDir()
+			ready := filepath.Join(dir, "it's ready")
+			args := []string{"-t", "--netns", tb.r1, "2001:db8:20::/48", "-c", "3", "--cookie", "0xbeef",
+				"--state-dir", tb.stateDir, "--ready-file", ready}
+			cmd := exec.Command("../../scripts/wireshark-live.sh", args...)
+			cmd.Env = append(os.Environ(), "LWTDUMP="+lwtdumpBinary(t))
+			if remote {
+				ssh := filepath.Join(dir, "ssh")
+				// ssh -T -- HOST COMMAND
+				if err := os.WriteFile(ssh, []byte("#!/bin/sh\n[ \"$1 $2 $3\" = \"-T -- root@r1\" ] || exit 99\nexec sh -c \"$4\"\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				cmd.Args = append([]string{cmd.Args[0], "-H", "root@r1"}, args...)
+				cmd.Env = append(cmd.Env, "SSH="+ssh)
+			}
+			out, errOut := newTempOutput(t, "stdout"), newTempOutput(t, "stderr")
+			cmd.Stdout, cmd.Stderr = out.f, errOut.f
+			script := startBg(t, "wireshark-live.sh", cmd)
+			for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+				if _, err := os.Stat(ready); err == nil {
+					break
+				}
+				if script.exited() || time.Since(start) > 20*time.Second {
+					t.Fatalf("lwtdump not ready\nstderr: %s", errOut.String())
+				}
+			}
+			tb.ping(tb.h1, "2001:db8:20::1", 3)
+			if err := script.wait(); err != nil {
+				t.Fatalf("wireshark-live.sh: %v\nstderr: %s", err, errOut.String())
+			}
+			tb.requireRoutes(tb.r1, before)
+			if n := strings.Count(out.String(), "Echo (ping) request"); n != 3 {
+				t.Errorf("tshark showed %d echo requests, want 3:\n%s\nstderr: %s", n, out.String(), errOut.String())
+			}
+			if !strings.Contains(errOut.String(), "3 packets captured, 0 dropped") {
+				t.Errorf("no lwtdump summary on stderr: %s", errOut.String())
+			}
+		})
+	}
+}
