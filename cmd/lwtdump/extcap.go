@@ -47,10 +47,6 @@ arg {number=5}{call=--snaplen}{display=Snapshot length}{type=integer}{range=1,%d
 arg {number=6}{call=--packet-buffered}{display=Write each packet at once}{type=boolflag}{default=false}{tooltip=Wake up for every packet instead of in batches of at most 100 ms}
 `, bpf.MainTable, bpf.MaxSnaplen, bpf.MaxSnaplen)
 
-// extcapCaptureFlags are the capture flags an extcap capture accepts: those
-// of extcapConfig, and --ready-file and --state-dir for scripts and tests.
-var extcapCaptureFlags = []string{"route", "hook", "netns", "table", "cookie", "snaplen", "packet-buffered", "ready-file", "state-dir"}
-
 // isExtcapCall reports whether a command line is a call from Wireshark's
 // extcap machinery rather than a command typed by a user.
 func isExtcapCall(args []string) bool {
@@ -106,11 +102,10 @@ func newExtcapApp(stdout, stderr io.Writer) *cli.App {
 		&cli.BoolFlag{Name: "debug", Usage: "ignored"},
 		&cli.StringFlag{Name: "debug-file", Usage: "ignored"},
 	}
-	for _, f := range captureFlags() {
-		if slices.Contains(extcapCaptureFlags, f.Names()[0]) {
-			flags = append(flags, f)
-		}
-	}
+	// Every capture flag, with its default, so that parseCapture reads an
+	// extcap capture as it reads a command line: those of extcapConfig,
+	// and the others (--ready-file, --state-dir, -B...) for scripts and tests.
+	flags = append(flags, captureFlags()...)
 	return &cli.App{
 		Name:                      "lwtdump",
 		Usage:                     "Wireshark extcap interface of lwtdump",
