@@ -21,7 +21,9 @@ import (
 	"strings"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/urfave/cli/v2"
+	cbpf "golang.org/x/net/bpf"
 )
 
 const (
@@ -151,7 +153,7 @@ func extcapAction(c *cli.Context) error {
 	case c.IsSet("extcap-capture-filter"):
 		// Wireshark checks a capture filter by this call: nothing on
 		// stdout means valid, a line is the reason it is not.
-		if err := checkCaptureFilter(c.String("extcap-capture-filter")); err != nil {
+		if _, _, err := captureFilter(c.String("extcap-capture-filter")); err != nil {
 			fmt.Fprintln(out, oneLine(err))
 		}
 	default:
@@ -171,12 +173,18 @@ func checkExtcapInterface(c *cli.Context) error {
 	}
 }
 
-// checkCaptureFilter says whether a capture filter can be used.
-func checkCaptureFilter(filter string) error {
-	if strings.TrimSpace(filter) == "" {
-		return nil
+// captureFilter compiles an extcap capture filter, a filter expression as
+// lwtdump takes on its command line ("" and no program when it is empty).
+func captureFilter(expr string) (string, []cbpf.RawInstruction, error) {
+	expr = strings.Join(strings.Fields(expr), " ")
+	if expr == "" {
+		return "", nil, nil
 	}
-	return usagef("capture filter %q: lwtdump has no capture filters yet; clear the capture filter and use a display filter", filter)
+	prog, err := filter.Compile(expr)
+	if err != nil {
+		return "", nil, usagef("capture filter %q: %v", expr, err)
+	}
+	return expr, prog, nil
 }
 
 // extcapCapture runs a capture into the FIFO. The FIFO is opened first of
@@ -196,7 +204,8 @@ func extcapCapture(c *cli.Context) (err error) {
 	if err := checkExtcapInterface(c); err != nil {
 		return err
 	}
-	if err := checkCaptureFilter(c.String("extcap-capture-filter")); err != nil {
+	expr, prog, err := captureFilter(c.String("extcap-capture-filter"))
+	if err != nil {
 		return err
 	}
 	if c.String("hook") == "" {
@@ -205,6 +214,9 @@ func extcapCapture(c *cli.Context) (err error) {
 	cfg, err := parseCapture(c)
 	if err != nil {
 		return err
+	}
+	if expr != "" {
+		cfg.opts.Filter, cfg.opts.FilterProgram = expr, prog
 	}
 	cfg.write = "-"
 	cfg.quiet, cfg.noSummary = true, true
