@@ -33,7 +33,7 @@ struct sample_hdr {
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 cookie;
 	__u32 attachment;
-	__u32 ifindex; /* skb->dev: the input device at lwt_in, the output device at lwt_out and lwt_xmit */
+	__u32 ifindex; /* skb->dev: the input device at lwt_in and (for forwarded packets) lwt_out, the output device at lwt_xmit */
 	__u32 mark;
 	__u32 orig_len;
 	__u32 cap_len;

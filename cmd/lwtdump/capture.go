@@ -31,7 +31,7 @@ import (
 
 func captureFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "route", Aliases: []string{"i"}, Usage: "capture `PREFIX[@DEV][,cookie=N]`; repeat for several routes"},
+		&cli.StringSliceFlag{Name: "route", Aliases: []string{"i"}, Usage: "capture the `ROUTE` PREFIX[@DEV][,cookie=N]; repeat for several routes"},
 		&cli.StringFlag{Name: "hook", Value: "xmit", Usage: "hooks to capture at, comma separated: in, out, xmit"},
 		&cli.StringSliceFlag{Name: "srv6-sid", Usage: "capture at the SRv6 local `SID` (a seg6local End route), which becomes End.BPF; repeat for several"},
 		&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "write pcapng to `FILE` (- for stdout) instead of printing packets"},
