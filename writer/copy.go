@@ -122,6 +122,9 @@ func (c *Copier) WriteStats(iface uint32, s *Stats) error {
 	return c.writeOutIfFull()
 }
 
+// Flush writes out everything buffered.
+func (c *Copier) Flush() error { return c.writeOut() }
+
 // Close writes out everything buffered. It does not close the io.Writer.
 func (c *Copier) Close() error { return c.writeOut() }
 

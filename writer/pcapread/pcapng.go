@@ -132,6 +132,9 @@ func (r *Reader) readBlock() (uint32, []byte, error) {
 	}
 	typ := binary.LittleEndian.Uint32(hdr[:4]) // a section header's type reads the same either way
 	head := 8
+	if typ != blockSHB && r.ng.order != nil {
+		typ = r.ng.order.Uint32(hdr[:4])
+	}
 	if typ == blockSHB {
 		if n, err := io.ReadFull(r.br, hdr[8:12]); err != nil {
 			return 0, nil, r.readError(off, err, 8+int64(n), 0)
@@ -230,6 +233,9 @@ func (r *Reader) readSHB(b []byte) error {
 	})
 	s.Comment = strings.Join(comments, "\n")
 	r.section = s
+	if r.ng.section == 0 {
+		r.first = s
+	}
 	r.ng.section++
 	r.ng.ifaces = nil // interface ids are per section
 	return nil

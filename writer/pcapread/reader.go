@@ -182,8 +182,9 @@ type Reader struct {
 	format  Format
 	br      *bufio.Reader
 	rec     Record
-	err     error // sticky: once reading failed or ended, Next returns it
-	section writer.Section
+	err     error          // sticky: once reading failed or ended, Next returns it
+	section writer.Section // of the section being read
+	first   writer.Section // of the first section
 	ng      ngState
 	pcap    *pcapgo.Reader
 	pcapIfc *Interface

@@ -23,7 +23,11 @@ func SummaryOf(pkt gopacket.Packet, origLen uint32) string {
 		ls = ls[1:]
 	}
 	var b strings.Builder
-	describe(&b, ls, wire)
+	if el := pkt.ErrorLayer(); len(ls) == 0 && el != nil {
+		fmt.Fprintf(&b, "[|ip] length %d: %v", wire, el.Error())
+	} else {
+		describe(&b, ls, wire)
+	}
 	return b.String()
 }
 
@@ -44,12 +48,20 @@ func describe(b *strings.Builder, ls []gopacket.Layer, wire int) {
 	}
 	switch l := ls[0].(type) {
 	case *layers.IPv4:
+		if l.SrcIP == nil { // gopacket keeps the layer of a header cut short
+			b.WriteString("IP  [|ip]")
+			return
+		}
 		if l.FragOffset != 0 { // a fragment without the transport header
 			fmt.Fprintf(b, "IP %s > %s: ip-proto-%d", l.SrcIP, l.DstIP, uint8(l.Protocol))
 			return
 		}
 		ipPayload(b, "IP", l.SrcIP, l.DstIP, l.Protocol, int(l.Length)-int(l.IHL)*4, "", ls[1:])
 	case *layers.IPv6:
+		if l.SrcIP == nil {
+			b.WriteString(" [|ip6]") // sic
+			return
+		}
 		ip6(b, l, ls[1:])
 	case *layers.ARP:
 		arp(b, l, wire)
@@ -255,6 +267,8 @@ func icmp4(ic *layers.ICMPv4) string {
 	switch typ {
 	case layers.ICMPv4TypeEchoRequest, layers.ICMPv4TypeEchoReply:
 		return fmt.Sprintf("%s, id %d, seq %d", icmp4Names[typ], ic.Id, ic.Seq)
+	case layers.ICMPv4TypeParameterProblem:
+		return fmt.Sprintf("parameter problem - octet %d", ic.Id>>8)
 	case layers.ICMPv4TypeTimeExceeded:
 		switch code {
 		case 0:
@@ -317,9 +331,19 @@ func icmp6(ic *layers.ICMPv6) string {
 			return fmt.Sprintf("%s, mtu %d", name, binary.BigEndian.Uint32(p))
 		}
 	case layers.ICMPv6TypeDestinationUnreachable:
-		why := map[uint8]string{0: "unreachable route", 1: "unreachable prohibited", 2: "beyond scope", 3: "unreachable address", 4: "unreachable port"}[code]
-		if len(p) >= 4+40 && why != "" {
-			return fmt.Sprintf("%s, %s %s", name, why, net.IP(p[4+24:4+40]))
+		if len(p) < 4+40 {
+			break
+		}
+		inner := p[4:]
+		dst := net.IP(inner[24:40])
+		if code == 4 {
+			if nh := layers.IPProtocol(inner[6]); (nh == layers.IPProtocolUDP || nh == layers.IPProtocolTCP) && len(inner) >= 44 {
+				return fmt.Sprintf("%s, unreachable port, %s %s port %d", name, dst, strings.ToLower(nh.String()), binary.BigEndian.Uint16(inner[42:]))
+			}
+		}
+		// tcpdump's words, with its two spaces before "unreachable prohibited".
+		if why, ok := map[uint8]string{0: "unreachable route", 1: " unreachable prohibited", 2: "beyond scope", 3: "unreachable address", 4: "unreachable port"}[code]; ok {
+			return fmt.Sprintf("%s, %s %s", name, why, dst)
 		}
 	case layers.ICMPv6TypeTimeExceeded:
 		if len(p) >= 4+40 && code == 0 {
