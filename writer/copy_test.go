@@ -7,44 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/lwtdump/lwtdump/writer/sample"
 )
-
-// The hand-written packet block is byte for byte what pcapgo writes for the
-// same packet, comment and flags.
-func TestAppendEPBMatchesPcapgo(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 3, 4, 61, 64} {
-		data := bytes.Repeat([]byte{0x60}, n)
-		comment := []byte("hook=lwt_xmit cookie=0xbeef route=2001:db8:20::/48 dev=r1_h2 ifindex=3 cpu=1 mark=0x0")[:20+n%4]
-		ts := time.Date(2026, 3, 1, 12, 0, 1, 123456789, time.UTC)
-
-		var want bytes.Buffer
-		ng, err := pcapgo.NewNgWriterInterface(&want, pcapgo.NgInterface{LinkType: layers.LinkTypeRaw}, pcapgo.NgWriterOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ng.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		head := want.Len()
-		flags := pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionOutbound}
-		err = ng.WritePacketWithOptions(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: n, Length: n + 10}, data,
-			pcapgo.NgPacketOptions{Comments: []string{string(comment)}, Flags: &flags})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ng.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		got := appendEPB(nil, 0, ts.UnixNano(), uint32(n+10), data, comment, flagOutbound)
-		if !bytes.Equal(got, want.Bytes()[head:]) {
-			t.Errorf("%d bytes of data:\ngot  %x\nwant %x", n, got, want.Bytes()[head:])
-		}
-	}
-}
 
 // Writing a sample allocates nothing: it is the hot path of a live capture.
 func TestWriteSampleAllocs(t *testing.T) {
