@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -72,7 +73,7 @@ func readAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return runRead(cfg, c.App.Writer, c.App.ErrWriter)
+	return runRead(c.Context, cfg, c.App.Writer, c.App.ErrWriter)
 }
 
 func parseRead(c *cli.Context, args []string) (*readConfig, error) {
@@ -236,9 +237,12 @@ func problemReporter(stderr io.Writer, failed *bool) func(error) {
 
 // runRead prints the selected packets of the captures, or copies them
 // into a pcapng file with -w.
-func runRead(cfg *readConfig, stdout, stderr io.Writer) (err error) {
-	// A closed pipe must come back as EPIPE from write, so that the
-	// output is closed properly.
+func runRead(parent context.Context, cfg *readConfig, stdout, stderr io.Writer) (err error) {
+	// A signal ends the reading as the end of the files would: the output
+	// is finished, a copy complete. A closed pipe comes back as EPIPE from
+	// write.
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
 	signal.Ignore(syscall.SIGPIPE)
 	var failed bool
 	problem := problemReporter(stderr, &failed)
@@ -291,8 +295,13 @@ func runRead(cfg *readConfig, stdout, stderr io.Writer) (err error) {
 			return c.Close()
 		}
 	}
-	err = pcapread.Scan(m, &cfg.sel, cfg.count, sink, problem)
-	if err == nil {
+	err = pcapread.Scan(m, &cfg.sel, cfg.count, func(rec *pcapread.Record) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return sink(rec)
+	}, problem)
+	if err == nil || errors.Is(err, context.Canceled) {
 		err = finish()
 	}
 	if errors.Is(err, syscall.EPIPE) {

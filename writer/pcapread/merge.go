@@ -66,15 +66,6 @@ func (m *Merger) Next() (*Record, error) {
 	return s.rec, nil
 }
 
-// Sources are the readers being merged, in the order given to Merge.
-func (m *Merger) Sources() []*Reader {
-	rs := make([]*Reader, len(m.sources))
-	for i, s := range m.sources {
-		rs[i] = s.r
-	}
-	return rs
-}
-
 type sourceHeap []*source
 
 func (h sourceHeap) Len() int { return len(h) }

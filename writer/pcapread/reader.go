@@ -14,31 +14,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/lwtdump/lwtdump/writer"
 )
 
-// Format is the file format of a capture.
-type Format uint8
+// format is the file format of a capture.
+type format uint8
 
-// The formats a Reader reads.
 const (
-	FormatPcapng Format = iota + 1
-	FormatPcap          // classic libpcap format, microsecond or nanosecond
+	formatPcapng format = iota + 1
+	formatPcap          // classic libpcap format, microsecond or nanosecond
 )
-
-func (f Format) String() string {
-	switch f {
-	case FormatPcapng:
-		return "pcapng"
-	case FormatPcap:
-		return "pcap"
-	}
-	return "unknown"
-}
 
 // Kind says what a Record holds.
 type Kind uint8
@@ -68,9 +56,6 @@ type Record struct {
 	meta             writer.Meta
 	metaDone, metaOK bool
 }
-
-// Timestamp is Time as a time.Time.
-func (r *Record) Timestamp() time.Time { return time.Unix(0, r.Time) }
 
 // Meta returns what lwtdump wrote about a packet: its comment, or when the
 // packet has none of lwtdump's, what its interface's name and description
@@ -179,7 +164,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // Reader reads the records of one capture in file order.
 type Reader struct {
 	name    string
-	format  Format
+	format  format
 	br      *bufio.Reader
 	rec     Record
 	err     error          // sticky: once reading failed or ended, Next returns it
@@ -222,9 +207,9 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 	}
 	switch m := binary.LittleEndian.Uint32(magic); m {
 	case blockSHB:
-		rd.format = FormatPcapng
+		rd.format = formatPcapng
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		rd.format = FormatPcap
+		rd.format = formatPcap
 	default:
 		return nil, fmt.Errorf("%s: %w: it starts with %s", name, ErrNotCapture, describeMagic(magic))
 	}
@@ -242,12 +227,6 @@ func describeMagic(b []byte) string {
 	return fmt.Sprintf("%q", b)
 }
 
-// Name is the name the capture was given.
-func (r *Reader) Name() string { return r.name }
-
-// Format is the file format of the capture.
-func (r *Reader) Format() Format { return r.format }
-
 // Section is the provenance in the header of the section being read (empty
 // for classic pcap, and before the first Next).
 func (r *Reader) Section() writer.Section { return r.section }
@@ -261,7 +240,7 @@ func (r *Reader) Next() (*Record, error) {
 		return nil, r.err
 	}
 	var err error
-	if r.format == FormatPcapng {
+	if r.format == formatPcapng {
 		err = r.nextNg()
 	} else {
 		err = r.nextPcap()

@@ -2,6 +2,7 @@ package pcapread_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -208,6 +209,25 @@ func sameRecords(a, b []pcapread.Record) bool {
 		}
 	}
 	return true
+}
+
+// A gzip-compressed capture (as -z gzip leaves them) reads as it is.
+func TestReadGzip(t *testing.T) {
+	data := writertest.Bytes()
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(data)
+	zw.Close()
+	want, _ := readAll(t, data)
+	got, err := readAll(t, z.Bytes())
+	if err != nil || !sameRecords(got, want) {
+		t.Fatalf("%d records, %v; want %d", len(got), err, len(want))
+	}
+	_, err = readAll(t, z.Bytes()[:z.Len()-30])
+	var pe *pcapread.Error
+	if !errors.As(err, &pe) || !pe.Truncated {
+		t.Errorf("cut gzip stream: %v", err)
+	}
 }
 
 // Files that are not captures fail at once with ErrNotCapture.
