@@ -71,6 +71,7 @@ type ngState struct {
 	section int // sections begun, 1 for the first
 	ifaces  []*Interface
 	block   []byte // the current block, reused
+	hdr     [12]byte
 }
 
 // nextNg reads blocks up to the next record.
@@ -123,7 +124,7 @@ func (r *Reader) nextNg() error {
 // order magic).
 func (r *Reader) readBlock() (uint32, []byte, error) {
 	off := r.ng.offset
-	var hdr [12]byte
+	hdr := &r.ng.hdr
 	if n, err := io.ReadFull(r.br, hdr[:8]); err != nil {
 		if n == 0 && err == io.EOF {
 			return 0, nil, io.EOF

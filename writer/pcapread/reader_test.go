@@ -725,3 +725,41 @@ func FuzzRead(f *testing.F) {
 		tally.Interfaces()
 	})
 }
+
+// BenchmarkRead reads a capture of lwtdump's samples from memory.
+func BenchmarkRead(b *testing.B) {
+	var buf bytes.Buffer
+	w, err := writer.New(writer.Stream(&buf), writer.Options{Section: writertest.Section, Attachments: writertest.Attachments()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	samples := writertest.Samples()
+	for i := 0; buf.Len() < 8<<20; i++ {
+		if err := w.WriteSample(&samples[i%len(samples)]); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Flush(time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	capture := buf.Bytes()
+	b.SetBytes(int64(len(capture)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := pcapread.NewReader(bytes.NewReader(capture), "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := r.Next(); err != nil {
+				if !errors.Is(err, io.EOF) {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+	}
+}

@@ -24,7 +24,7 @@ func SummaryOf(pkt gopacket.Packet, origLen uint32) string {
 	}
 	var b strings.Builder
 	if el := pkt.ErrorLayer(); len(ls) == 0 && el != nil {
-		fmt.Fprintf(&b, "[|ip] length %d: %v", wire, el.Error())
+		fmt.Fprintf(&b, "undecoded, length %d: %v", wire, el.Error())
 	} else {
 		describe(&b, ls, wire)
 	}
@@ -66,7 +66,7 @@ func describe(b *strings.Builder, ls []gopacket.Layer, wire int) {
 	case *layers.ARP:
 		arp(b, l, wire)
 	case *gopacket.DecodeFailure:
-		fmt.Fprintf(b, "[|ip] length %d: %v", wire, l.Error())
+		fmt.Fprintf(b, "undecoded, length %d: %v", wire, l.Error())
 	default:
 		fmt.Fprintf(b, "%s, length %d", l.LayerType(), wire)
 	}

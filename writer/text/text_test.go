@@ -334,6 +334,9 @@ func TestSummaryOtherLinkTypes(t *testing.T) {
 	if lines := strings.Split(b.String(), "\n"); len(lines) < 2 || !strings.HasPrefix(lines[1], "\t0x0000:  6000 0000") {
 		t.Errorf("-X of an Ethernet frame starts at its IP header:\n%s", b.String())
 	}
+	if got := SummaryOf(gopacket.NewPacket([]byte{1, 2, 3, 4}, layers.LinkType(147), gopacket.Default), 4); !strings.HasPrefix(got, "undecoded, length 4: ") {
+		t.Errorf("a link type gopacket does not decode: %q", got)
+	}
 	if got := Summary([]byte{0x45, 0}, 2); got != "IP  [|ip]" {
 		t.Errorf("cut IP header: %q", got)
 	}
