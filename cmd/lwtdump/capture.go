@@ -284,6 +284,11 @@ func filterExpression(c *cli.Context) (string, error) {
 	if len(args) > 0 {
 		return "", usagef("-F %s and an expression on the command line: give the expression one way", path)
 	}
+	return filterFile(path)
+}
+
+// filterFile reads the filter expression of -F FILE.
+func filterFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", usagef("-F %s: %v", path, errors.Unwrap(err))

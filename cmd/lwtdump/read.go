@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
+	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/writer"
 	"github.com/lwtdump/lwtdump/writer/pcapread"
@@ -95,8 +97,17 @@ func parseRead(c *cli.Context, args []string) (*readConfig, error) {
 		return nil, err
 	}
 	var expr string
-	if cfg.files, expr, err = captureFiles(c.StringSlice("read"), c.Args().Slice()); err != nil {
+	flag := func(name string) bool { return isFlag(c, name) }
+	if cfg.files, expr, err = captureFiles(c.StringSlice("read"), c.Args().Slice(), flag); err != nil {
 		return nil, err
+	}
+	if path := c.String("filter-file"); path != "" {
+		if expr != "" {
+			return nil, usagef("-F %s and an expression on the command line: give the expression one way", path)
+		}
+		if expr, err = filterFile(path); err != nil {
+			return nil, err
+		}
 	}
 	if expr != "" {
 		if cfg.sel.Match, err = compileFilter(expr); err != nil {
@@ -140,8 +151,9 @@ func parseRead(c *cli.Context, args []string) (*readConfig, error) {
 // captureFiles expands the -r values (a value with *, ? or [ is a glob) and
 // takes the trailing arguments that name files as more captures, since a
 // shell expands an unquoted glob after -r into several words. The
-// arguments from the first that is not a file on are the filter expression.
-func captureFiles(reads, rest []string) (files []string, expr string, err error) {
+// arguments from the first that is not a file on are the filter
+// expression. isFlag tells the flags that were written too late.
+func captureFiles(reads, rest []string, isFlag func(string) bool) (files []string, expr string, err error) {
 	for _, r := range reads {
 		if !strings.ContainsAny(r, "*?[") {
 			files = append(files, r)
@@ -156,12 +168,14 @@ func captureFiles(reads, rest []string) (files []string, expr string, err error)
 		}
 		files = append(files, m...)
 	}
-	for i, a := range rest {
-		if strings.HasPrefix(a, "-") {
+	for _, a := range rest {
+		if strings.HasPrefix(a, "-") && isFlag != nil && isFlag(strings.TrimLeft(a, "-")) {
 			return nil, "", usagef("%s: flags go before the files and the filter expression (lwtdump %s -r FILE)", a, a)
 		}
+	}
+	for i, a := range rest {
 		if fi, err := os.Stat(a); err != nil || fi.IsDir() {
-			return files, strings.Join(rest[i:], " "), nil
+			return files, strings.Join(strings.Fields(strings.Join(rest[i:], " ")), " "), nil
 		}
 		files = append(files, a)
 	}
@@ -169,9 +183,18 @@ func captureFiles(reads, rest []string) (files []string, expr string, err error)
 }
 
 // compileFilter turns a filter expression into the content predicate of a
-// selection (pcapread.Selection.Match).
+// selection. The expression is compiled for raw IP, as for a capture, and
+// sees each packet from its IP header (pcapread.IPOffset); a packet that
+// carries no IP matches no expression.
 func compileFilter(expr string) (pcapread.Matcher, error) {
-	return nil, usagef("filter expressions need the filter compiler, which this build does not have yet: select packets with --hook, --cookie or --route instead of %q", expr)
+	m, err := filter.NewMatcher(expr)
+	if err != nil {
+		return nil, usagef("filter expression %q: %v", expr, err)
+	}
+	return func(lt layers.LinkType, data []byte, origLen uint32) bool {
+		off, ok := pcapread.IPOffset(lt, data)
+		return ok && m.MatchCaptured(data[off:], int(origLen)-off)
+	}, nil
 }
 
 // checkNotInput refuses to write over a capture being read.

@@ -18,11 +18,15 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // lwtdump.pcapng and, when editcap is installed, as Wireshark's editcap
 // rewrites it (editcap.pcapng, with a comment of its own on packet 3, and
 // without the statistics, which editcap 4.0 drops), and as classic pcap
-// (classic.pcap). It returns the directory and the names of the files made.
+// (classic.pcap); and a filter file, filter.txt. It returns the directory
+// and the names of the captures made.
 func readFixture(t *testing.T) (string, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "lwtdump.pcapng"), writertest.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "filter.txt"), []byte("# echo requests only\nicmp6[0] == 128 or icmp[0] == 8\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	files := []string{"lwtdump.pcapng"}
@@ -70,12 +74,16 @@ func TestReadGolden(t *testing.T) {
 	modes := []struct {
 		name string
 		args []string
+		expr []string // after the file
 	}{
-		{"default", nil}, {"n", []string{"-n"}}, {"t", []string{"-t"}}, {"tt", []string{"-tt"}}, {"ttt", []string{"-ttt"}},
-		{"tttt", []string{"-tttt"}}, {"ttttt", []string{"-ttttt"}}, {"v", []string{"-v"}}, {"vv", []string{"-vv"}},
-		{"X", []string{"-X"}}, {"nvX", []string{"-nvX"}},
-		{"hook-xmit", []string{"--hook", "xmit"}}, {"hook-in-route", []string{"--hook", "lwt_in", "--route", "2001:db8:20::/48"}},
-		{"route4", []string{"--route", "203.0.113.0/24", "--cookie", "0xbeef"}}, {"count", []string{"-c", "3", "-t"}},
+		{"default", nil, nil}, {"n", []string{"-n"}, nil}, {"t", []string{"-t"}, nil}, {"tt", []string{"-tt"}, nil}, {"ttt", []string{"-ttt"}, nil},
+		{"tttt", []string{"-tttt"}, nil}, {"ttttt", []string{"-ttttt"}, nil}, {"v", []string{"-v"}, nil}, {"vv", []string{"-vv"}, nil},
+		{"X", []string{"-X"}, nil}, {"nvX", []string{"-nvX"}, nil},
+		{"hook-xmit", []string{"--hook", "xmit"}, nil}, {"hook-in-route", []string{"--hook", "lwt_in", "--route", "2001:db8:20::/48"}, nil},
+		{"route4", []string{"--route", "203.0.113.0/24", "--cookie", "0xbeef"}, nil}, {"count", []string{"-c", "3", "-t"}, nil},
+		{"filter", []string{"-t"}, []string{"icmp6", "or", "tcp"}},
+		{"filter-hook", []string{"-t", "--hook", "xmit"}, []string{"ip6 and not udp"}},
+		{"filter-file", []string{"-t", "-F", "filter.txt"}, nil},
 	}
 	for _, file := range files {
 		if file == "classic.pcap" {
@@ -84,7 +92,8 @@ func TestReadGolden(t *testing.T) {
 		src := strings.TrimSuffix(file, ".pcapng")
 		for _, m := range modes {
 			t.Run(src+"/"+m.name, func(t *testing.T) {
-				code, stdout, stderr := runLwtdumpAt(t, dir, append(append([]string{}, m.args...), "-r", file)...)
+				args := append(append(append([]string{}, m.args...), "-r", file), m.expr...)
+				code, stdout, stderr := runLwtdumpAt(t, dir, args...)
 				if code != 0 || stderr != "" {
 					t.Fatalf("exit code %d, stderr %q", code, stderr)
 				}
@@ -116,15 +125,25 @@ func TestReadMatchesTcpdump(t *testing.T) {
 	if len(files) < 3 {
 		t.Skip("editcap is not installed (make deps installs it)")
 	}
-	for _, flags := range [][]string{{"-n"}, {"-n", "-tt"}, {"-n", "-ttt"}, {"-n", "-tttt"}, {"-n", "-X"}} {
-		t.Run(strings.Join(flags, " "), func(t *testing.T) {
-			cmd := exec.Command("tcpdump", append(flags, "-r", "classic.pcap")...)
+	for _, args := range [][]string{
+		{"-n", "-r", "classic.pcap"}, {"-n", "-tt", "-r", "classic.pcap"}, {"-n", "-ttt", "-r", "classic.pcap"},
+		{"-n", "-tttt", "-r", "classic.pcap"}, {"-n", "-X", "-r", "classic.pcap"},
+		// Filter expressions select as tcpdump's do; "len" is the length on
+		// the wire, also of the packet cut short by the snap length.
+		{"-n", "-r", "classic.pcap", "icmp6"},
+		{"-n", "-r", "classic.pcap", "ip and tcp[tcpflags] & tcp-syn != 0"},
+		{"-n", "-r", "classic.pcap", "udp", "port", "50000", "or", "icmp"},
+		{"-n", "-r", "classic.pcap", "ip6 and len > 100"},
+		{"-n", "-r", "classic.pcap", "src net 2001:db8:1::/48 and not udp and ip6[40] == 128"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			cmd := exec.Command("tcpdump", args...)
 			cmd.Dir, cmd.Env = dir, append(os.Environ(), "TZ=UTC")
 			want, err := cmd.Output()
 			if err != nil {
 				t.Fatalf("tcpdump: %v", err)
 			}
-			code, got, stderr := runLwtdumpAt(t, dir, append(flags, "-r", "classic.pcap")...)
+			code, got, stderr := runLwtdumpAt(t, dir, args...)
 			if code != 0 || got != string(want) {
 				t.Errorf("exit code %d, stderr %q\n--- lwtdump\n%s--- tcpdump\n%s", code, stderr, got, want)
 			}
@@ -223,8 +242,10 @@ func TestReadUsage(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"-r", "lwtdump.pcapng", "-i", "2001:db8:20::/48"}, "-r and -i are mutually exclusive"},
-		{[]string{"-r", "lwtdump.pcapng", "icmp6"}, "filter expressions need"},
-		{[]string{"-r", "lwtdump.pcapng", "lwtdump.pcapng", "and", "udp"}, "filter expressions need"},
+		{[]string{"-r", "lwtdump.pcapng", "icmp6", "and", "bogus"}, `filter expression "icmp6 and bogus": `},
+		{[]string{"-r", "lwtdump.pcapng", "ether", "host", "02:00:00:00:00:01"}, `filter expression "ether host 02:00:00:00:00:01": `},
+		{[]string{"-F", "lwtdump.pcapng", "-r", "lwtdump.pcapng", "icmp6"}, "give the expression one way"},
+		{[]string{"-r", "lwtdump.pcapng", "icmp6", "-n"}, "-n: flags go before the files"},
 		{[]string{"--route", "2001:db8:20::/48"}, "--route selects packets when reading"},
 		{[]string{"-r", "lwtdump.pcapng", "-tttttt"}, "at most five t"},
 		{[]string{"-r", "lwtdump.pcapng", "--hook", "bogus"}, `--hook: unknown hook "bogus"`},

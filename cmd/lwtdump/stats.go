@@ -32,7 +32,7 @@ func statsAction(c *cli.Context) error {
 	if len(patterns) == 0 {
 		return usagef("stats: no capture given (lwtdump stats FILE... [--json])")
 	}
-	files, _, err := captureFiles(patterns, nil)
+	files, _, err := captureFiles(patterns, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -550,7 +550,7 @@ func TestSelection(t *testing.T) {
 		{"route", pcapread.Selection{Routes: []netip.Prefix{mustPrefix("203.0.113.0/24")}}, func(s sample.Sample) bool { return atts[s.Attachment].Route == "203.0.113.0/24" }},
 		{"route and hook", pcapread.Selection{Routes: []netip.Prefix{mustPrefix("2001:db8:20::/48")}, Hooks: []sample.Hook{sample.HookIn}},
 			func(s sample.Sample) bool { return s.Attachment == 0 }},
-		{"content", pcapread.Selection{Match: func(lt layers.LinkType, d []byte) bool { return lt == layers.LinkTypeRaw && d[0]>>4 == 4 }},
+		{"content", pcapread.Selection{Match: func(lt layers.LinkType, d []byte, _ uint32) bool { return lt == layers.LinkTypeRaw && d[0]>>4 == 4 }},
 			func(s sample.Sample) bool { return s.Data[0]>>4 == 4 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -573,6 +573,45 @@ func TestSelection(t *testing.T) {
 	ps[0].Comments = nil
 	if !(&pcapread.Selection{Hooks: []sample.Hook{sample.HookIn}}).Selects(&pcapread.Record{Kind: pcapread.KindPacket, Interface: ps[0].Interface}) {
 		t.Error("a packet without comment was not selected by its interface's hook")
+	}
+}
+
+func TestIPOffset(t *testing.T) {
+	ip4, ip6 := []byte{0x45, 0, 0, 20}, []byte{0x60, 0, 0, 0}
+	eth := func(types ...uint16) []byte {
+		b := make([]byte, 12)
+		for _, t := range types {
+			b = binary.BigEndian.AppendUint16(b, t)
+			if t == 0x8100 || t == 0x88a8 {
+				b = append(b, 0, 1) // the tag's priority and VLAN id
+			}
+		}
+		return append(b, ip4...)
+	}
+	for _, tc := range []struct {
+		name   string
+		lt     layers.LinkType
+		data   []byte
+		offset int
+		ok     bool
+	}{
+		{"raw", layers.LinkTypeRaw, ip6, 0, true},
+		{"ipv4", layers.LinkTypeIPv4, ip4, 0, true},
+		{"ethernet", layers.LinkTypeEthernet, eth(0x0800), 14, true},
+		{"vlan", layers.LinkTypeEthernet, eth(0x8100, 0x86dd), 18, true},
+		{"q-in-q", layers.LinkTypeEthernet, eth(0x88a8, 0x8100, 0x0800), 22, true},
+		{"arp", layers.LinkTypeEthernet, eth(0x0806), 0, false},
+		{"short", layers.LinkTypeEthernet, make([]byte, 10), 0, false},
+		{"sll", layers.LinkTypeLinuxSLL, append(append(make([]byte, 14), 0x86, 0xdd), ip6...), 16, true},
+		{"sll2", layers.LinkTypeLinuxSLL2, append([]byte{0x08, 0, 0, 0}, make([]byte, 16)...), 20, true},
+		{"loopback linux ipv6", layers.LinkTypeNull, []byte{10, 0, 0, 0, 0x60}, 4, true},
+		{"loopback big endian ipv4", layers.LinkTypeNull, []byte{0, 0, 0, 2, 0x45}, 4, true},
+		{"loopback other", layers.LinkTypeNull, []byte{7, 0, 0, 0}, 0, false},
+		{"other link type", layers.LinkTypeIEEE802_11, ip4, 0, false},
+	} {
+		if off, ok := pcapread.IPOffset(tc.lt, tc.data); off != tc.offset || ok != tc.ok {
+			t.Errorf("%s: %d %v, want %d %v", tc.name, off, ok, tc.offset, tc.ok)
+		}
 	}
 }
 
