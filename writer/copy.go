@@ -40,7 +40,7 @@ type Packet struct {
 // NewCopier starts a section with the provenance s. Nothing reaches out
 // before the buffer fills up or Close.
 func NewCopier(out io.Writer, s Section) (*Copier, error) {
-	c := &Copier{out: out, buf: make([]byte, 0, DefaultBufferSize+64<<10)}
+	c := &Copier{out: out, buf: make([]byte, 0, 64<<10)} // grows to DefaultBufferSize
 	// pcapgo writes a section header only together with a first interface.
 	// A copy adds the interfaces it reads as it meets them, so that first
 	// one is cut off again: the SHB ends where its length field says.
