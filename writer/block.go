@@ -18,6 +18,7 @@ const (
 	optISBIfRecv       = 4
 	optISBIfDrop       = 5
 	optISBFilterAccept = 6
+	optISBOSDrop       = 7
 	optISBUsrDeliv     = 8
 )
 
@@ -37,68 +38,109 @@ func pad4(n int) int { return (4 - n&3) & 3 }
 // written here without allocation. Timestamps are in nanoseconds
 // (if_tsresol 9).
 func appendEPB(b []byte, iface uint32, ts int64, origLen uint32, data []byte, comment []byte, flags uint32) []byte {
-	length := 28 + len(data) + pad4(len(data)) +
-		4 + len(comment) + pad4(len(comment)) + // opt_comment
-		8 + // epb_flags
-		4 + // opt_endofopt
-		4 // trailing length
+	opts := optionLen(len(comment)) + optionLen(4) + 4
+	b, length := appendEPBHead(b, iface, ts, origLen, data, opts)
+	b = appendOption(b, optComment, comment)
+	b = appendU32Option(b, optEPBFlags, flags)
+	b = appendOptionHeader(b, optEnd, 0)
+	return le.AppendUint32(b, length)
+}
+
+// appendEPBHead appends an Enhanced Packet Block up to its options, which
+// take optsLen bytes (end of options included), and returns the block length
+// the caller appends after the options.
+func appendEPBHead(b []byte, iface uint32, ts int64, origLen uint32, data []byte, optsLen int) ([]byte, uint32) {
+	length := uint32(28 + len(data) + pad4(len(data)) + optsLen + 4)
 	b = le.AppendUint32(b, blockEPB)
-	b = le.AppendUint32(b, uint32(length))
+	b = le.AppendUint32(b, length)
 	b = le.AppendUint32(b, iface)
 	b = le.AppendUint32(b, uint32(uint64(ts)>>32))
 	b = le.AppendUint32(b, uint32(ts))
 	b = le.AppendUint32(b, uint32(len(data)))
 	b = le.AppendUint32(b, origLen)
 	b = append(b, data...)
-	b = appendZeros(b, pad4(len(data)))
-	b = appendOptionHeader(b, optComment, len(comment))
-	b = append(b, comment...)
-	b = appendZeros(b, pad4(len(comment)))
-	b = appendOptionHeader(b, optEPBFlags, 4)
-	b = le.AppendUint32(b, flags)
-	b = appendOptionHeader(b, optEnd, 0)
-	return le.AppendUint32(b, uint32(length))
+	return appendZeros(b, pad4(len(data))), length
 }
 
-// isbCounts are the counters of one Interface Statistics Block.
-type isbCounts struct {
-	start, end     int64 // nanoseconds since the epoch
-	recv, drop     uint64
-	filterAccept   uint64
-	hasFilter      bool
-	delivered      uint64
-	hasDeliveredTo bool
+// NoValue marks a counter of Stats that is unknown: its option is left out.
+const NoValue = ^uint64(0)
+
+// Stats are the contents of an Interface Statistics Block. Counters equal to
+// NoValue, times equal to 0 and an empty comment are left out.
+type Stats struct {
+	Time         int64  // when the counters were read, nanoseconds since the epoch
+	Start, End   int64  // isb_starttime, isb_endtime
+	Received     uint64 // isb_ifrecv: packets the hook saw
+	Dropped      uint64 // isb_ifdrop: packets lost before user space
+	FilterAccept uint64 // isb_filteraccept: packets the filter expression kept
+	OSDropped    uint64 // isb_osdrop
+	Delivered    uint64 // isb_usrdeliv: packets written
+	Comment      string
 }
 
-// appendISB appends an Interface Statistics Block. pcapgo's
-// WriteInterfaceStats cannot write isb_filteraccept or isb_usrdeliv, which
-// lwtdump needs to show what a filter kept and what reached the file.
-func appendISB(b []byte, iface uint32, now int64, c isbCounts) []byte {
-	nopts := 4
-	if c.hasFilter {
-		nopts++
+// appendISB appends an Interface Statistics Block with timestamps in
+// nanoseconds. pcapgo's WriteInterfaceStats cannot write isb_filteraccept or
+// isb_usrdeliv, which lwtdump needs to show what a filter kept and what
+// reached the file.
+func appendISB(b []byte, iface uint32, s *Stats) []byte {
+	counters := [...]struct {
+		code uint16
+		v    uint64
+	}{
+		{optISBIfRecv, s.Received}, {optISBIfDrop, s.Dropped}, {optISBFilterAccept, s.FilterAccept},
+		{optISBOSDrop, s.OSDropped}, {optISBUsrDeliv, s.Delivered},
 	}
-	if c.hasDeliveredTo {
-		nopts++
+	length := 20 + 4 + 4 // header, end of options, trailing length
+	if s.Comment != "" {
+		length += optionLen(len(s.Comment))
 	}
-	length := 20 + nopts*12 + 4 + 4
+	for _, t := range [...]int64{s.Start, s.End} {
+		if t != 0 {
+			length += optionLen(8)
+		}
+	}
+	for _, c := range counters {
+		if c.v != NoValue {
+			length += optionLen(8)
+		}
+	}
 	b = le.AppendUint32(b, blockISB)
 	b = le.AppendUint32(b, uint32(length))
 	b = le.AppendUint32(b, iface)
-	b = le.AppendUint32(b, uint32(uint64(now)>>32))
-	b = le.AppendUint32(b, uint32(now))
-	b = appendTimeOption(b, optISBStartTime, c.start)
-	b = appendTimeOption(b, optISBEndTime, c.end)
-	b = appendU64Option(b, optISBIfRecv, c.recv)
-	b = appendU64Option(b, optISBIfDrop, c.drop)
-	if c.hasFilter {
-		b = appendU64Option(b, optISBFilterAccept, c.filterAccept)
+	b = le.AppendUint32(b, uint32(uint64(s.Time)>>32))
+	b = le.AppendUint32(b, uint32(s.Time))
+	if s.Comment != "" {
+		b = appendOptionHeader(b, optComment, len(s.Comment))
+		b = append(b, s.Comment...)
+		b = appendZeros(b, pad4(len(s.Comment)))
 	}
-	if c.hasDeliveredTo {
-		b = appendU64Option(b, optISBUsrDeliv, c.delivered)
+	if s.Start != 0 {
+		b = appendTimeOption(b, optISBStartTime, s.Start)
+	}
+	if s.End != 0 {
+		b = appendTimeOption(b, optISBEndTime, s.End)
+	}
+	for _, c := range counters {
+		if c.v != NoValue {
+			b = appendU64Option(b, c.code, c.v)
+		}
 	}
 	b = appendOptionHeader(b, optEnd, 0)
 	return le.AppendUint32(b, uint32(length))
+}
+
+// optionLen is the size of an option with an n-byte value: header, value, padding.
+func optionLen(n int) int { return 4 + n + pad4(n) }
+
+func appendOption(b []byte, code uint16, value []byte) []byte {
+	b = appendOptionHeader(b, code, len(value))
+	b = append(b, value...)
+	return appendZeros(b, pad4(len(value)))
+}
+
+func appendU32Option(b []byte, code uint16, v uint32) []byte {
+	b = appendOptionHeader(b, code, 4)
+	return le.AppendUint32(b, v)
 }
 
 func appendOptionHeader(b []byte, code uint16, length int) []byte {

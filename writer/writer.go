@@ -69,8 +69,8 @@ type Options struct {
 	Unbuffered bool
 	// BufferSize is how many bytes are gathered before they are written out (default 1 MiB).
 	BufferSize int
-
-	now func() time.Time // the clock of ISB timestamps; time.Now unless a test sets it
+	// Now is the clock that dates statistics blocks (default time.Now).
+	Now func() time.Time
 }
 
 // DefaultBufferSize is the default of Options.BufferSize.
@@ -107,11 +107,11 @@ func New(out Output, opts Options) (*Writer, error) {
 	if opts.BufferSize <= 0 {
 		opts.BufferSize = DefaultBufferSize
 	}
-	if opts.now == nil {
-		opts.now = time.Now
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.Start.IsZero() {
-		opts.Start = opts.now()
+		opts.Start = opts.Now()
 	}
 	w := &Writer{
 		out:     out,
@@ -194,7 +194,7 @@ func (w *Writer) Close() error {
 	if w.err != nil {
 		return w.err
 	}
-	if err := w.endSection(w.opts.now()); err != nil {
+	if err := w.endSection(w.opts.Now()); err != nil {
 		return err
 	}
 	return w.writeOut()
@@ -203,7 +203,7 @@ func (w *Writer) Close() error {
 func (w *Writer) size() int64 { return w.section + int64(len(w.buf)) }
 
 func (w *Writer) rollover() error {
-	if err := w.endSection(w.opts.now()); err != nil {
+	if err := w.endSection(w.opts.Now()); err != nil {
 		return err
 	}
 	if err := w.writeOut(); err != nil {
@@ -242,25 +242,47 @@ func (w *Writer) writeOut() error {
 }
 
 // beginSection appends a Section Header Block and one Interface Description
-// Block per attachment, written by gopacket's pcapgo.
+// Block per attachment.
 func (w *Writer) beginSection() error {
-	s := w.opts.Section
-	first := w.ifaces[0].att
-	ng, err := pcapgo.NewNgWriterInterface((*appender)(&w.buf), ngInterface(first), pcapgo.NgWriterOptions{
-		SectionInfo: pcapgo.NgSectionInfo{Hardware: s.Hardware, OS: s.OS, Application: s.Application, Comment: s.Comment},
-	})
+	ng, err := appendSection(&w.buf, w.opts.Section, ngInterface(w.ifaces[0].att))
 	if err != nil {
-		return w.fail(fmt.Errorf("write section header: %w", err))
+		return w.fail(err)
 	}
 	for _, ifc := range w.ifaces[1:] {
-		if _, err := ng.AddInterface(ngInterface(ifc.att)); err != nil {
-			return w.fail(fmt.Errorf("write interface: %w", err))
+		if err := appendInterface(ng, ngInterface(ifc.att)); err != nil {
+			return w.fail(err)
 		}
 	}
-	if err := ng.Flush(); err != nil {
-		return w.fail(fmt.Errorf("write section header: %w", err))
-	}
 	w.sections++
+	return nil
+}
+
+// appendSection appends to *b a Section Header Block and the Interface
+// Description Block of first, both written by gopacket's pcapgo, and returns
+// the pcapgo writer that appends further interfaces to *b.
+func appendSection(b *[]byte, s Section, first pcapgo.NgInterface) (*pcapgo.NgWriter, error) {
+	ng, err := pcapgo.NewNgWriterInterface((*appender)(b), first, pcapgo.NgWriterOptions{
+		SectionInfo: pcapgo.NgSectionInfo{Hardware: s.Hardware, OS: s.OS, Application: s.Application, Comment: s.Comment},
+	})
+	if err == nil {
+		err = ng.Flush()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write section header: %w", err)
+	}
+	return ng, nil
+}
+
+// appendInterface appends an Interface Description Block written by pcapgo
+// (with if_tsresol 9) to the buffer ng writes to.
+func appendInterface(ng *pcapgo.NgWriter, ifc pcapgo.NgInterface) error {
+	_, err := ng.AddInterface(ifc)
+	if err == nil {
+		err = ng.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("write interface: %w", err)
+	}
 	return nil
 }
 
@@ -276,11 +298,14 @@ func (w *Writer) endSection(now time.Time) error {
 		if err != nil {
 			return w.fail(err)
 		}
-		w.buf = appendISB(w.buf, uint32(i), ns, isbCounts{
-			start: w.start, end: ns,
-			recv: c.Seen, drop: c.Dropped,
-			filterAccept: c.Seen - c.Filtered, hasFilter: ifc.att.Filter != "",
-			delivered: ifc.delivered, hasDeliveredTo: true,
+		accepted := NoValue
+		if ifc.att.Filter != "" {
+			accepted = c.Seen - c.Filtered
+		}
+		w.buf = appendISB(w.buf, uint32(i), &Stats{
+			Time: ns, Start: w.start, End: ns,
+			Received: c.Seen, Dropped: c.Dropped, FilterAccept: accepted,
+			OSDropped: NoValue, Delivered: ifc.delivered,
 		})
 	}
 	return nil

@@ -52,7 +52,7 @@ func writeTestCapture(t testing.TB, out Output) {
 	t.Helper()
 	w, err := New(out, Options{
 		Section: testSection, Attachments: testAttachments, Counters: testCounters,
-		Start: time.Unix(0, 1_795_600_000_000_000_000), now: fixedNow(1_795_600_002_000_000_000),
+		Start: time.Unix(0, 1_795_600_000_000_000_000), Now: fixedNow(1_795_600_002_000_000_000),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	if errors.Is(err, errReported) {
+		return exitFailure
+	}
 	fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err))
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -67,6 +70,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Name:  "lwtdump",
 		Usage: "capture packets at the lightweight-tunnel hooks of Linux routes",
 		UsageText: "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook in,out,xmit] [--srv6-sid SID] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME] [--table N] [-F FILE | EXPRESSION]\n" +
+			"lwtdump -r FILE... [-n] [-t...] [-v|-vv] [-X] [--hook H] [--cookie N] [--route PREFIX] [-c COUNT] [-w FILE|-] [-F FILE | EXPRESSION]\n" +
+			"lwtdump stats FILE... [--json]\n" +
 			"lwtdump list [--netns NAME]\n" +
 			"lwtdump cleanup [--netns NAME] [--strip]",
 		Version:                version,
@@ -76,9 +81,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// -i PREFIX,cookie=N must reach us whole, not split at the comma.
 		DisableSliceFlagSeparator: true,
 		HideHelpCommand:           true,
-		Flags:                     captureFlags(),
-		Action:                    captureAction,
-		Commands:                  []*cli.Command{listCommand(), cleanupCommand()},
+		Flags:                     append(captureFlags(), readFlags()...),
+		Action:                    rootAction,
+		Commands:                  []*cli.Command{statsCommand(), listCommand(), cleanupCommand()},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

@@ -31,7 +31,7 @@ import (
 
 func captureFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "route", Aliases: []string{"i"}, Usage: "capture the `ROUTE` PREFIX[@DEV][,cookie=N]; repeat for several routes"},
+		&cli.StringSliceFlag{Name: "interface", Aliases: []string{"i"}, Usage: "capture the `ROUTE` PREFIX[@DEV][,cookie=N]; repeat for several routes"},
 		&cli.StringFlag{Name: "hook", Value: "xmit", Usage: "hooks to capture at, comma separated: in, out, xmit"},
 		&cli.StringSliceFlag{Name: "srv6-sid", Usage: "capture at the SRv6 local `SID` (a seg6local End route), which becomes End.BPF; repeat for several"},
 		&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "write pcapng to `FILE` (- for stdout) instead of printing packets"},
@@ -64,6 +64,7 @@ type captureConfig struct {
 	count      uint64
 	unbuffered bool
 	verbose    bool
+	print      text.Options
 	quiet      bool
 	noSummary  bool // say nothing on stderr but errors (extcap captures)
 	readyFile  string
@@ -82,6 +83,10 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 		readyFile:  c.String("ready-file"),
 		args:       os.Args,
 	}
+	var err error
+	if cfg.print, err = printOptions(c); err != nil {
+		return nil, err
+	}
 	o := &cfg.opts
 	expr, err := filterExpression(c)
 	if err != nil {
@@ -94,7 +99,7 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 		}
 		o.Filter, o.FilterProgram = expr, prog
 	}
-	for _, arg := range c.StringSlice("route") {
+	for _, arg := range c.StringSlice("interface") {
 		for _, s := range strings.Fields(arg) { // "-i 'A B'" is -i A -i B
 			t, err := bpf.ParseTarget(s)
 			if err != nil {
@@ -282,6 +287,11 @@ func filterExpression(c *cli.Context) (string, error) {
 	if len(args) > 0 {
 		return "", usagef("-F %s and an expression on the command line: give the expression one way", path)
 	}
+	return filterFile(path)
+}
+
+// filterFile reads the filter expression of -F FILE.
+func filterFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", usagef("-F %s: %v", path, errors.Unwrap(err))
@@ -460,7 +470,7 @@ type output struct {
 func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout, stderr io.Writer) (output, error) {
 	noChown := func(int, int) error { return nil }
 	if cfg.write == "" {
-		p := text.NewPrinter(stdout, capture.Attachments(), cfg.verbose, cfg.unbuffered)
+		p := text.NewPrinterWithOptions(stdout, capture.Attachments(), cfg.print)
 		return output{p, func() error { return p.Flush(time.Now()) }, noChown}, nil
 	}
 	out := writer.Stream(stdout)

@@ -37,7 +37,7 @@ const (
 // multicheck as its checked values joined by commas, which is what --hook
 // takes, and passes no value for an option left unset: the flag's default
 // applies then.
-var extcapConfig = fmt.Sprintf(`arg {number=0}{call=--route}{display=Routes}{type=string}{required=true}{placeholder=2001:db8:20::/48}{tooltip=The routes to capture, separated by spaces: PREFIX captures the existing route, PREFIX@DEV adds one through DEV for the capture, PREFIX,cookie=N sets its cookie}
+var extcapConfig = fmt.Sprintf(`arg {number=0}{call=--interface}{display=Routes}{type=string}{required=true}{placeholder=2001:db8:20::/48}{tooltip=The routes to capture, separated by spaces: PREFIX captures the existing route, PREFIX@DEV adds one through DEV for the capture, PREFIX,cookie=N sets its cookie}
 arg {number=1}{call=--hook}{display=Hooks}{type=multicheck}{tooltip=The LWT hooks to capture at on each route (lwt_xmit when none is checked)}
 value {arg=1}{value=in}{display=lwt_in (the route's input path)}{default=false}
 value {arg=1}{value=out}{display=lwt_out (the route's output path)}{default=false}

@@ -182,12 +182,12 @@ func TestExtcapConfig(t *testing.T) {
 			t.Errorf("line %d: %s sentence in a config answer", i+1, s.kind)
 		}
 	}
-	for call, typ := range map[string]string{"route": "string", "hook": "multicheck", "netns": "string", "cookie": "string", "snaplen": "integer", "table": "unsigned"} {
+	for call, typ := range map[string]string{"interface": "string", "hook": "multicheck", "netns": "string", "cookie": "string", "snaplen": "integer", "table": "unsigned"} {
 		if calls[call] != typ {
 			t.Errorf("option --%s: type %q, want %q", call, calls[call], typ)
 		}
 	}
-	if args["0"].el["required"] != "true" || args["0"].el["call"] != "--route" {
+	if args["0"].el["required"] != "true" || args["0"].el["call"] != "--interface" {
 		t.Errorf("the route is not the first, required option: %v", args["0"].el)
 	}
 }
@@ -291,7 +291,7 @@ func TestExtcapTsharkCapture(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	cmd := exec.Command("tshark", "-i", "lwtdump", "-c", "3", "-l", "-f", "icmp6",
-		"-o", "extcap.lwtdump.route:2001:db8:20::/48",
+		"-o", "extcap.lwtdump.interface:2001:db8:20::/48",
 		"-o", "extcap.lwtdump.netns:"+tb.r1,
 		"-o", "extcap.lwtdump.cookie:0xbeef",
 		"-T", "fields", "-e", "frame.comment", "-e", "frame.interface_name")
@@ -404,7 +404,7 @@ func TestExtcapCaptureSIGTERM(t *testing.T) {
 	before := tb.routes(tb.r1)
 	fifo, read := mkfifo(t)
 	p := tb.startLwtdump("--capture", "--extcap-interface", "lwtdump", "--fifo", fifo,
-		"--route", "2001:db8:20::/48 203.0.113.0/24,cookie=0x7", "--netns", tb.r1, "--hook=", "--snaplen", "96", "--table", "254",
+		"--interface", "2001:db8:20::/48 203.0.113.0/24,cookie=0x7", "--netns", tb.r1, "--hook=", "--snaplen", "96", "--table", "254",
 		"--extcap-capture-filter", "ip")
 	const n = 3
 	if got := tb.ping(tb.h1, "2001:db8:20::1", n); got != n {
@@ -461,8 +461,8 @@ func TestExtcapCaptureBadConfig(t *testing.T) {
 		err  string
 	}{
 		{nil, "lwtdump: no route to capture: "},
-		{[]string{"--route", "2001:db8:20::/48", "--hook", "sideways"}, `lwtdump: --hook: unknown hook "sideways"`},
-		{[]string{"--route", "2001:db8:20::/48", "--extcap-capture-filter", "icmp6 and and"}, `lwtdump: capture filter "icmp6 and and": `},
+		{[]string{"--interface", "2001:db8:20::/48", "--hook", "sideways"}, `lwtdump: --hook: unknown hook "sideways"`},
+		{[]string{"--interface", "2001:db8:20::/48", "--extcap-capture-filter", "icmp6 and and"}, `lwtdump: capture filter "icmp6 and and": `},
 	} {
 		fifo, read := mkfifo(t)
 		code, stdout, stderr := runLwtdump(t, append([]string{"--capture", "--extcap-interface", "lwtdump", "--fifo", fifo}, tc.args...)...)

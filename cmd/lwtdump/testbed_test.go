@@ -413,7 +413,21 @@ func lwtdumpCommand(t *testing.T, ns string, args ...string) *exec.Cmd {
 // runLwtdumpIn is runLwtdump inside the network namespace ns.
 func runLwtdumpIn(t *testing.T, ns string, args ...string) (int, string, string) {
 	t.Helper()
-	cmd := lwtdumpCommand(t, ns, args...)
+	return runLwtdumpCommand(t, lwtdumpCommand(t, ns, args...), args)
+}
+
+// runLwtdumpAt is runLwtdump in the directory dir, with TZ=UTC so that time
+// stamps print the same everywhere.
+func runLwtdumpAt(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := lwtdumpCommand(t, "", args...)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "TZ=UTC")
+	return runLwtdumpCommand(t, cmd, args)
+}
+
+// runLwtdumpCommand runs a command of lwtdumpCommand as runLwtdump does.
+func runLwtdumpCommand(t *testing.T, cmd *exec.Cmd, args []string) (int, string, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

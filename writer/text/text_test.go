@@ -1,0 +1,343 @@
+package text
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/lwtdump/lwtdump/writer/pcapread"
+	"github.com/lwtdump/lwtdump/writer/writertest"
+)
+
+func TestAppendHex(t *testing.T) {
+	for _, tc := range []struct {
+		data []byte
+		want string
+	}{
+		{nil, ""},
+		{[]byte("hello, lwtdump"), "\t0x0000:  6865 6c6c 6f2c 206c 7774 6475 6d70       hello,.lwtdump\n"},
+		{[]byte{0x45, 0, 0, 0x28, 0xff}, "\t0x0000:  4500 0028 ff                             E..(.\n"},
+		{bytes.Repeat([]byte("lwtdump!"), 3), "" +
+			"\t0x0000:  6c77 7464 756d 7021 6c77 7464 756d 7021  lwtdump!lwtdump!\n" +
+			"\t0x0010:  6c77 7464 756d 7021                      lwtdump!\n"},
+	} {
+		if got := string(AppendHex(nil, tc.data)); got != tc.want {
+			t.Errorf("%q:\ngot  %q\nwant %q", tc.data, got, tc.want)
+		}
+	}
+}
+
+func TestTimeFormats(t *testing.T) {
+	base := time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC)
+	times := []time.Time{base, base.Add(1001234 * time.Nanosecond), base.Add(999 * time.Microsecond), base.Add(3723*time.Second + 5*time.Microsecond)}
+	for _, tc := range []struct {
+		format TimeFormat
+		want   []string
+	}{
+		{TimeOfDay, []string{"12:00:01.000000 ", "12:00:01.001001 ", "12:00:01.000999 ", "13:02:04.000005 "}},
+		{TimeNone, []string{"", "", "", ""}},
+		{TimeUnix, []string{"1772366401.000000 ", "1772366401.001001 ", "1772366401.000999 ", "1772370124.000005 "}},
+		{TimeDelta, []string{" 00:00:00.000000 ", " 00:00:00.001001 ", "-00:00:00.000002 ", " 01:02:02.999006 "}},
+		{TimeDate, []string{"2026-03-01 12:00:01.000000 ", "2026-03-01 12:00:01.001001 ", "2026-03-01 12:00:01.000999 ", "2026-03-01 13:02:04.000005 "}},
+		{TimeSinceFirst, []string{" 00:00:00.000000 ", " 00:00:00.001001 ", " 00:00:00.000999 ", " 01:02:03.000005 "}},
+	} {
+		p := NewPrinterWithOptions(io.Discard, nil, Options{Time: tc.format, Location: time.UTC})
+		for i, ts := range times {
+			if got := string(p.appendTime(nil, ts.UnixNano())); got != tc.want[i] {
+				t.Errorf("format %d, time %d: %q, want %q", tc.format, i, got, tc.want[i])
+			}
+		}
+	}
+}
+
+// A live capture prints the same lines as reading its file back does.
+func TestSampleLikeRecord(t *testing.T) {
+	atts := writertest.Attachments()
+	for _, opts := range []Options{{}, {Verbose: 1}, {Verbose: 2, Hex: true, Time: TimeDelta}} {
+		var live, read bytes.Buffer
+		p := NewPrinterWithOptions(&live, atts, opts)
+		for _, s := range writertest.Samples() {
+			if err := p.WriteSample(&s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.Flush(time.Time{})
+		r, err := pcapread.NewReader(bytes.NewReader(writertest.Bytes()), "test.pcapng")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = NewPrinterWithOptions(&read, nil, opts)
+		for {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.WriteRecord(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.Flush(time.Time{})
+		if live.String() != read.String() {
+			t.Errorf("options %+v: live\n%s\nread back\n%s", opts, live.String(), read.String())
+		}
+		if opts.Verbose == 1 && !strings.Contains(live.String(), "\n    interface lwt_in:2001:db8:20::/48@r1_h2 (cookie=0xbeef netns=r1 table=254)\n"+
+			`    comment "hook=lwt_in cookie=0xbeef route=2001:db8:20::/48 dev=r1_h2 ifindex=2 cpu=0 mark=0x0"`+"\n") {
+			t.Errorf("verbose lines:\n%s", live.String())
+		}
+	}
+}
+
+// The old constructor keeps printing what live captures printed.
+func TestNewPrinter(t *testing.T) {
+	var b bytes.Buffer
+	p := NewPrinter(&b, writertest.Attachments(), false, true)
+	s := writertest.Samples()[1]
+	if err := p.WriteSample(&s); err != nil {
+		t.Fatal(err)
+	}
+	want := time.Unix(0, s.Time).Format("15:04:05.000000") + " lwt_xmit IP6 2001:db8:1::1 > 2001:db8:20::1: ICMP6, echo request, id 7, seq 1, length 64\n"
+	if b.String() != want {
+		t.Errorf("%q, want %q", b.String(), want)
+	}
+}
+
+// variety are raw IP packets of the kinds a router sees, each printed the
+// way tcpdump prints it.
+func variety() [][]byte {
+	a6, b6 := net.ParseIP("2001:db8:1::1"), net.ParseIP("2001:db8:20::1")
+	a4, b4 := net.ParseIP("192.0.2.1").To4(), net.ParseIP("203.0.113.1").To4()
+	ip6 := func(nh layers.IPProtocol) *layers.IPv6 {
+		return &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: nh, SrcIP: a6, DstIP: b6}
+	}
+	ip4 := func(p layers.IPProtocol) *layers.IPv4 {
+		return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: p, SrcIP: a4, DstIP: b4}
+	}
+	udp4 := &layers.UDP{SrcPort: 40000, DstPort: 33434}
+	i4 := ip4(layers.IPProtocolUDP)
+	udp4.SetNetworkLayerForChecksum(i4)
+	inner4 := serialize(i4, udp4, gopacket.Payload("x"))
+	udp6 := &layers.UDP{SrcPort: 40000, DstPort: 33434}
+	i6 := ip6(layers.IPProtocolUDP)
+	udp6.SetNetworkLayerForChecksum(i6)
+	inner6 := serialize(i6, udp6, gopacket.Payload("x"))
+
+	var pk [][]byte
+	for _, tc := range []struct {
+		typ, code uint8
+		body      []byte
+	}{
+		{1, 0, append([]byte{0, 0, 0, 0}, inner6...)}, {1, 1, append([]byte{0, 0, 0, 0}, inner6...)},
+		{1, 3, append([]byte{0, 0, 0, 0}, inner6...)}, {1, 4, append([]byte{0, 0, 0, 0}, inner6...)},
+		{2, 0, append([]byte{0, 0, 5, 0}, inner6...)}, {3, 0, append([]byte{0, 0, 0, 0}, inner6...)},
+		{128, 0, []byte{0, 7, 0, 1, 'p', 'i', 'n', 'g'}}, {129, 0, []byte{0, 7, 0, 1, 'p', 'i', 'n', 'g'}},
+		{133, 0, make([]byte, 4)}, {134, 0, make([]byte, 12)},
+		{135, 0, append(make([]byte, 4), b6...)}, {136, 0, append([]byte{0x60, 0, 0, 0}, b6...)},
+		{143, 0, []byte{0, 0, 0, 1, 4, 0, 0, 0, 0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16}},
+	} {
+		ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(tc.typ, tc.code)}
+		ip := ip6(layers.IPProtocolICMPv6)
+		ic.SetNetworkLayerForChecksum(ip)
+		pk = append(pk, serialize(ip, ic, gopacket.Payload(tc.body)))
+	}
+	for _, tc := range []struct{ typ, code uint8 }{{0, 0}, {8, 0}, {3, 0}, {3, 1}, {3, 2}, {3, 3}, {3, 13}, {11, 0}, {11, 1}, {12, 0}} {
+		pk = append(pk, serialize(ip4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(tc.typ, tc.code), Id: 3, Seq: 4}, gopacket.Payload(inner4)))
+	}
+	pk = append(pk, serialize(ip4(253), gopacket.Payload("abcdefgh")), serialize(ip6(253), gopacket.Payload("abcdefgh")))
+	tcps := []*layers.TCP{
+		{SrcPort: 40001, DstPort: 50001, Seq: 1000, Ack: 77, ACK: true, PSH: true, Window: 502,
+			Options: []layers.TCPOption{{OptionType: 1}, {OptionType: 1}, {OptionType: 8, OptionLength: 10, OptionData: []byte{0, 0, 0, 1, 0, 0, 0, 2}}}},
+		{SrcPort: 40002, DstPort: 50002, Seq: 1000, SYN: true, Window: 64240, Options: []layers.TCPOption{
+			{OptionType: 2, OptionLength: 4, OptionData: []byte{5, 0xb4}}, {OptionType: 4, OptionLength: 2},
+			{OptionType: 8, OptionLength: 10, OptionData: []byte{0, 0, 0, 1, 0, 0, 0, 0}}, {OptionType: 1}, {OptionType: 3, OptionLength: 3, OptionData: []byte{7}}}},
+		{SrcPort: 40003, DstPort: 50003, Seq: 5, Ack: 1001, RST: true, ACK: true},
+		{SrcPort: 40004, DstPort: 50004, Seq: 9, Ack: 10, FIN: true, ACK: true, Window: 3},
+		{SrcPort: 40005, DstPort: 50005, Seq: 9, Ack: 10, ACK: true, Window: 3},
+	}
+	for i, tcp := range tcps {
+		var ip gopacket.NetworkLayer = ip4(layers.IPProtocolTCP)
+		if i%2 == 1 {
+			ip = ip6(layers.IPProtocolTCP)
+		}
+		tcp.SetNetworkLayerForChecksum(ip)
+		payload := gopacket.Payload(nil)
+		if i == 0 {
+			payload = gopacket.Payload("hello")
+		}
+		pk = append(pk, serialize(ip.(gopacket.SerializableLayer), tcp, payload))
+	}
+	pk = append(pk,
+		serialize(ip6(layers.IPProtocolIPv6), gopacket.Payload(inner6)), // IPv6 in IPv6, as SRv6 encapsulates
+		serialize(ip4(layers.IPProtocolIPv4), gopacket.Payload(inner4)),
+		serialize(&layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: a4, DstIP: b4, FragOffset: 185, Id: 5}, gopacket.Payload("12345678")),
+		serialize(&layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: a4, DstIP: b4, Flags: layers.IPv4MoreFragments, Id: 5}, gopacket.Payload(inner4[20:])),
+		serialize(ip6(layers.IPProtocolIPv6Fragment), gopacket.Payload([]byte{17, 0, 0, 1, 0, 0, 0, 9}), gopacket.Payload(inner6[40:])),
+		serialize(ip6(layers.IPProtocolIPv6Fragment), gopacket.Payload([]byte{17, 0, 0x05, 0x00, 0, 0, 0, 9}), gopacket.Payload("12345678")),
+		serialize(ip6(layers.IPProtocolIPv6Destination), gopacket.Payload([]byte{17, 0, 1, 4, 0, 0, 0, 0}), gopacket.Payload(inner6[40:])),
+		serialize(ip6(layers.IPProtocolIPv6HopByHop), gopacket.Payload([]byte{58, 0, 5, 2, 0, 0, 1, 0, 128, 0, 0, 0, 0, 1, 0, 1})),
+		serialize(ip6(layers.IPProtocolIPv6Routing), gopacket.Payload([]byte{41, 4, 4, 1, 1, 0, 0, 0}), gopacket.Payload(b6), gopacket.Payload(a6), gopacket.Payload(inner6)),
+		[]byte{0x45, 0}, []byte{0x60, 0, 0}, // headers cut short
+	)
+	return pk
+}
+
+func serialize(ls ...gopacket.SerializableLayer) []byte {
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		panic(err)
+	}
+	return bytes.Clone(buf.Bytes())
+}
+
+// The lines match tcpdump's, in every time format and with -X, for the
+// packets of a capture lwtdump wrote (in a classic pcap file, so that
+// tcpdump names no hook) and a variety of others.
+func TestMatchesTcpdump(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump is not installed (make deps installs it)")
+	}
+	file := filepath.Join(t.TempDir(), "variety.pcap")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(262144, layers.LinkTypeRaw); err != nil {
+		t.Fatal(err)
+	}
+	ts := writertest.Start
+	var pkts [][]byte
+	var lens []int
+	for _, s := range writertest.Samples() {
+		pkts, lens = append(pkts, s.Data), append(lens, int(s.OrigLen))
+	}
+	for _, p := range variety() {
+		pkts, lens = append(pkts, p), append(lens, len(p))
+	}
+	for i, p := range pkts {
+		ts = ts.Add(time.Duration(i%7)*time.Millisecond + 1234567*time.Nanosecond)
+		if i == 20 {
+			ts = ts.Add(-time.Second) // out of order, as packets of two CPUs can be
+		}
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(p), Length: lens[i]}, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flags []string
+		opts  Options
+	}{
+		{nil, Options{}},
+		{[]string{"-t"}, Options{Time: TimeNone}},
+		{[]string{"-tt"}, Options{Time: TimeUnix}},
+		{[]string{"-ttt"}, Options{Time: TimeDelta}},
+		{[]string{"-tttt"}, Options{Time: TimeDate}},
+		{[]string{"-ttttt"}, Options{Time: TimeSinceFirst}},
+		{[]string{"-X"}, Options{Hex: true}},
+	} {
+		t.Run(strings.Join(append([]string{"tcpdump"}, tc.flags...), " "), func(t *testing.T) {
+			cmd := exec.Command("tcpdump", append([]string{"-n", "-r", file}, tc.flags...)...)
+			cmd.Env = append(os.Environ(), "TZ=UTC")
+			want, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("tcpdump: %v", err)
+			}
+			var got bytes.Buffer
+			tc.opts.Location = time.UTC
+			p := NewPrinterWithOptions(&got, nil, tc.opts)
+			r, err := pcapread.NewReader(bytes.NewReader(mustRead(t, file)), file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				rec, err := r.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := p.WriteRecord(rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.Flush(time.Time{})
+			wl, gl := strings.Split(string(want), "\n"), strings.Split(got.String(), "\n")
+			for i := range max(len(wl), len(gl)) {
+				var w, g string
+				if i < len(wl) {
+					w = wl[i]
+				}
+				if i < len(gl) {
+					g = gl[i]
+				}
+				if w != g {
+					t.Errorf("line %d:\ntcpdump %q\nlwtdump %q", i+1, w, g)
+				}
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Other link types print as tcpdump prints them without -e: the link-layer
+// header left out.
+func TestSummaryOtherLinkTypes(t *testing.T) {
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeARP}
+	arp := &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
+		SourceHwAddress: eth.SrcMAC, SourceProtAddress: net.IP{192, 0, 2, 1}, DstHwAddress: make([]byte, 6), DstProtAddress: net.IP{192, 0, 2, 2}}
+	req := serialize(eth, arp)
+	arp.Operation = layers.ARPReply
+	reply := serialize(eth, arp)
+	eth.EthernetType = layers.EthernetTypeIPv6
+	ping := serialize(eth, gopacket.Payload(writertest.Samples()[0].Data))
+	for _, tc := range []struct {
+		data []byte
+		want string
+	}{
+		{req, "ARP, Request who-has 192.0.2.2 tell 192.0.2.1, length 46"}, // padded to Ethernet's minimum
+		{reply, "ARP, Reply 192.0.2.1 is-at 02:00:00:00:00:01, length 46"},
+		{ping, "IP6 2001:db8:1::1 > 2001:db8:20::1: ICMP6, echo request, id 7, seq 1, length 64"},
+	} {
+		pkt := gopacket.NewPacket(tc.data, layers.LinkTypeEthernet, gopacket.Default)
+		if got := SummaryOf(pkt, uint32(len(tc.data))); got != tc.want {
+			t.Errorf("%q, want %q", got, tc.want)
+		}
+	}
+	var b bytes.Buffer
+	p := NewPrinterWithOptions(&b, nil, Options{Hex: true, Time: TimeNone})
+	p.WritePacket(&Packet{LinkType: layers.LinkTypeEthernet, Data: ping, OrigLen: uint32(len(ping))})
+	p.Flush(time.Time{})
+	if lines := strings.Split(b.String(), "\n"); len(lines) < 2 || !strings.HasPrefix(lines[1], "\t0x0000:  6000 0000") {
+		t.Errorf("-X of an Ethernet frame starts at its IP header:\n%s", b.String())
+	}
+	if got := SummaryOf(gopacket.NewPacket([]byte{1, 2, 3, 4}, layers.LinkType(147), gopacket.Default), 4); !strings.HasPrefix(got, "undecoded, length 4: ") {
+		t.Errorf("a link type gopacket does not decode: %q", got)
+	}
+	if got := Summary([]byte{0x45, 0}, 2); got != "IP  [|ip]" {
+		t.Errorf("cut IP header: %q", got)
+	}
+}
