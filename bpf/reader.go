@@ -11,21 +11,23 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf/perf"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/lwtdump/lwtdump/writer/sample"
 )
 
 // ReaderOptions tune how samples travel from the kernel to user space.
 type ReaderOptions struct {
-	// Transport is the perf event array (default) or the BPF ring buffer.
+	// Transport is the BPF ring buffer (default) or the perf event array.
 	Transport Transport
 	// PerCPUBuffer is the size of each CPU's perf buffer in bytes
 	// (default 4 MiB). Bigger buffers absorb longer bursts. The ring
 	// buffer, shared by all CPUs, gets this size times the number of CPUs.
 	PerCPUBuffer int
-	// Watermark is how many bytes a CPU's buffer holds before user space is
-	// woken (default 64 KiB, capped at a quarter of the buffer). 1 wakes
-	// user space for every sample.
+	// Watermark is how many bytes a buffer holds before user space is woken
+	// (default, and at most, a quarter of the buffer: a CPU's perf buffer,
+	// or the ring buffer). Every wake-up costs the kernel and the scheduler
+	// work on the CPUs that forward packets, so they are kept rare; the
+	// FlushInterval bounds how long a sample waits. 1 wakes user space for
+	// every sample.
 	Watermark int
 	// FlushInterval bounds how long a sample may wait below the watermark
 	// (default 100 ms): the reader wakes at least this often.
@@ -35,16 +37,18 @@ type ReaderOptions struct {
 // Defaults for ReaderOptions.
 const (
 	DefaultPerCPUBuffer  = 4 << 20
-	DefaultWatermark     = 64 << 10
 	DefaultFlushInterval = 100 * time.Millisecond
 )
 
 // RingSize is the size of the ring buffer: PerCPUBuffer for each possible
 // CPU, rounded up to a power of two as the kernel requires.
 func (o ReaderOptions) RingSize() int {
-	o.setDefaults()
+	perCPU := o.PerCPUBuffer
+	if perCPU <= 0 {
+		perCPU = DefaultPerCPUBuffer
+	}
 	n := 1
-	for n < o.PerCPUBuffer*max(1, possibleCPUs()) {
+	for n < perCPU*max(1, possibleCPUs()) {
 		n <<= 1
 	}
 	return max(n, os.Getpagesize())
@@ -54,10 +58,13 @@ func (o *ReaderOptions) setDefaults() {
 	if o.PerCPUBuffer <= 0 {
 		o.PerCPUBuffer = DefaultPerCPUBuffer
 	}
-	if o.Watermark <= 0 {
-		o.Watermark = DefaultWatermark
+	buffer := o.PerCPUBuffer
+	if o.Transport == RingBuffer {
+		buffer = o.RingSize()
 	}
-	o.Watermark = min(o.Watermark, o.PerCPUBuffer/4)
+	if o.Watermark <= 0 || o.Watermark > buffer/4 {
+		o.Watermark = buffer / 4
+	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = DefaultFlushInterval
 	}
@@ -76,8 +83,9 @@ type Sink interface {
 type Reader struct {
 	perf      *perf.Reader
 	rec       perf.Record
-	ring      *ringbuf.Reader
-	ringRec   ringbuf.Record
+	ring      *ring
+	deadline  time.Time // of the ring buffer's wait
+	timedOut  bool      // the ring buffer's wait reached the deadline
 	sample    sample.Sample
 	clock     Clock
 	interval  time.Duration
@@ -92,7 +100,7 @@ func NewReader(c *Collection, opts ReaderOptions) (*Reader, error) {
 	r := &Reader{clock: NewClock(), interval: opts.FlushInterval}
 	var err error
 	if c.Transport() == RingBuffer {
-		if r.ring, err = ringbuf.NewReader(c.Ring()); err != nil {
+		if r.ring, err = newRing(c.Ring()); err != nil {
 			return nil, fmt.Errorf("create ring buffer reader: %w", permission(err))
 		}
 		return r, nil
@@ -107,14 +115,14 @@ func NewReader(c *Collection, opts ReaderOptions) (*Reader, error) {
 // Close releases the buffers.
 func (r *Reader) Close() error {
 	if r.ring != nil {
-		return r.ring.Close()
+		return r.ring.close()
 	}
 	return r.perf.Close()
 }
 
 func (r *Reader) setDeadline(t time.Time) {
 	if r.ring != nil {
-		r.ring.SetDeadline(t)
+		r.deadline, r.timedOut = t, false
 		return
 	}
 	r.perf.SetDeadline(t)
@@ -123,11 +131,32 @@ func (r *Reader) setDeadline(t time.Time) {
 // next reads one record: a sample's bytes, or a count of samples lost on a CPU.
 func (r *Reader) next() (raw []byte, lost uint64, cpu int, err error) {
 	if r.ring != nil {
-		err = r.ring.ReadInto(&r.ringRec)
-		return r.ringRec.RawSample, 0, 0, err
+		raw, err = r.nextInRing()
+		return raw, 0, 0, err
 	}
 	err = r.perf.ReadInto(&r.rec)
 	return r.rec.RawSample, r.rec.LostSamples, r.rec.CPU, err
+}
+
+// nextInRing returns the next record of the ring buffer, waiting for one
+// until the deadline. Records that came in below the wake-up threshold are
+// read when the deadline passes, before it is reported.
+func (r *Reader) nextInRing() ([]byte, error) {
+	for {
+		if raw := r.ring.next(); raw != nil {
+			return raw, nil
+		}
+		r.ring.publish()
+		if r.timedOut {
+			r.timedOut = false
+			return nil, os.ErrDeadlineExceeded
+		}
+		if err := r.ring.wait(r.deadline); errors.Is(err, os.ErrDeadlineExceeded) {
+			r.timedOut = true
+		} else if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // Written is the number of samples handed to a sink.

@@ -4,14 +4,15 @@
 # are sampled every minute: both must stay flat. Run as root.
 #
 # Usage: scripts/soak.sh [SECONDS] [lwtdump rotation flags...]
-#   default: 600 seconds, -G 5 (a new file every 5 s) with a ring of 10 by
-#   size (-C 2 -W 10), which keeps the disk bounded however long it runs.
+#   default: 600 seconds with a ring of 10 files of 2 MB (-C 2 -W 10): about
+#   one rotation a second at the soak's 20 Mbit/s, and the disk stays bounded
+#   however long it runs. (-G with -W stops after W files, as in tcpdump.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-600}
 shift || true
 rotation=("$@")
-[ ${#rotation[@]} -gt 0 ] || rotation=(-G 5 -C 2 -W 10)
+[ ${#rotation[@]} -gt 0 ] || rotation=(-C 2 -W 10)
 [ -x ./lwtdump ] || go build -o lwtdump ./cmd/lwtdump
 
 name=lwtsoak$$
@@ -25,7 +26,9 @@ cleanup() {
 trap cleanup EXIT
 scripts/testbed.sh up "$name"
 
-./lwtdump -q -i 2001:db8:20::/48 --netns "$name-r1" -w "$work/soak-%Y%m%d-%H%M%S.pcapng" "${rotation[@]}" --ready-file "$work/ready" 2>"$work/stderr" &
+out="$work/soak.pcapng"
+case " ${rotation[*]} " in *" -G "*) out="$work/soak-%Y%m%d-%H%M%S.pcapng" ;; esac
+./lwtdump -q -i 2001:db8:20::/48 --netns "$name-r1" -w "$out" "${rotation[@]}" --ready-file "$work/ready" 2>"$work/stderr" &
 pid=$!
 for _ in $(seq 200); do [ -f "$work/ready" ] && break; sleep 0.05; done
 ip netns exec "$name-h2" iperf3 -s -B 2001:db8:20::1 >/dev/null 2>&1 &

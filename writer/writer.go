@@ -80,6 +80,18 @@ type iface struct {
 	att       sample.Attachment
 	flags     uint32
 	delivered uint64 // packets written, over all sections
+	// The comment of the interface's last packet, and what it was made of:
+	// consecutive packets of an attachment mostly share it.
+	comment    []byte
+	commentKey commentKey
+}
+
+// commentKey is what of a sample goes into its comment besides the
+// attachment, which is fixed for an interface.
+type commentKey struct {
+	hook            sample.Hook
+	cookie          uint64
+	ifindex, cpu, m uint32
 }
 
 // Writer encodes samples as pcapng into an Output. It is not safe for
@@ -90,7 +102,6 @@ type Writer struct {
 	opts      Options
 	ifaces    []iface
 	buf       []byte
-	comment   []byte
 	section   int64 // bytes of the current section already written to out
 	start     int64
 	err       error
@@ -114,11 +125,10 @@ func New(out Output, opts Options) (*Writer, error) {
 		opts.Start = opts.Now()
 	}
 	w := &Writer{
-		out:     out,
-		opts:    opts,
-		buf:     make([]byte, 0, opts.BufferSize+64<<10),
-		comment: make([]byte, 0, 256),
-		start:   opts.Start.UnixNano(),
+		out:   out,
+		opts:  opts,
+		buf:   make([]byte, 0, opts.BufferSize+64<<10),
+		start: opts.Start.UnixNano(),
 	}
 	for _, a := range opts.Attachments {
 		f := uint32(flagOutbound)
@@ -167,8 +177,11 @@ func (w *Writer) WriteSample(s *sample.Sample) error {
 		}
 	}
 	ifc := &w.ifaces[s.Attachment]
-	w.comment = AppendComment(w.comment[:0], s, &ifc.att)
-	w.buf = appendEPB(w.buf, s.Attachment, s.Time, s.OrigLen, s.Data, w.comment, ifc.flags)
+	if key := (commentKey{s.Hook, s.Cookie, s.Ifindex, s.CPU, s.Mark}); key != ifc.commentKey || ifc.comment == nil {
+		ifc.comment = AppendComment(ifc.comment[:0], s, &ifc.att)
+		ifc.commentKey = key
+	}
+	w.buf = appendEPB(w.buf, s.Attachment, s.Time, s.OrigLen, s.Data, ifc.comment, ifc.flags)
 	ifc.delivered++
 	if w.opts.Unbuffered || len(w.buf) >= w.opts.BufferSize {
 		return w.writeOut()

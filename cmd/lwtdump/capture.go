@@ -40,8 +40,8 @@ func captureFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cookie", Usage: "cookie `N` of every attachment (default: the attachment number)"},
 		&cli.StringFlag{Name: "netns", Usage: "capture in the network namespace `NAME`"},
 		&cli.UintFlag{Name: "table", Value: bpf.MainTable, Usage: "routing `TABLE` of the routes"},
-		&cli.IntFlag{Name: "buffer-size", Aliases: []string{"B"}, Value: bpf.DefaultPerCPUBuffer >> 10, Usage: "perf buffer of each CPU, in `KiB` (rounded up to a power of two pages)"},
-		&cli.StringFlag{Name: "transport", Value: "perf", Usage: "how samples reach user space: perf (a buffer per CPU) or ringbuf (one shared buffer, samples in order)"},
+		&cli.IntFlag{Name: "buffer-size", Aliases: []string{"B"}, Value: bpf.DefaultPerCPUBuffer >> 10, Usage: "kernel buffer of each CPU, in `KiB` (the ring buffer gets this times the number of CPUs, rounded up to a power of two)"},
+		&cli.StringFlag{Name: "transport", Value: "ringbuf", Usage: "how samples reach user space: ringbuf (one buffer shared by all CPUs, samples in time order) or perf (a buffer per CPU)"},
 		&cli.StringFlag{Name: "relinquish-privileges", Aliases: []string{"Z"}, Usage: "once attached and the first file is open, become `USER`, keeping only CAP_NET_ADMIN to restore the routes"},
 		&cli.BoolFlag{Name: "packet-buffered", Aliases: []string{"U"}, Usage: "write each packet out as soon as it is captured"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each packet's metadata"},
@@ -545,7 +545,10 @@ func printSummary(stderr io.Writer, capture *bpf.Capture, verbose bool) {
 		}
 	}
 	if verbose {
-		fmt.Fprintf(stderr, "lwtdump: perf buffer losses per CPU: %v; malformed samples: %d\n", r.LostPerCPU(), r.Malformed())
+		if lost := r.LostPerCPU(); len(lost) > 0 {
+			fmt.Fprintf(stderr, "lwtdump: perf buffer losses per CPU: %v\n", lost)
+		}
+		fmt.Fprintf(stderr, "lwtdump: malformed samples: %d\n", r.Malformed())
 	}
 	line := fmt.Sprintf("%d packets captured, %d dropped", r.Written(), dropped)
 	if hasFilter {

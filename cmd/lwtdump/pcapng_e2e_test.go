@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -104,7 +105,11 @@ func TestTimestampsAgreeWithSystemClock(t *testing.T) {
 	if code := p.wait(); code != 0 {
 		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
 	}
-	for i, ts := range packetTimes(t, out) {
+	// The perf buffers are per CPU, so packets from pings that ran on
+	// different CPUs may reach the file out of order: compare in time order.
+	times := packetTimes(t, out)
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	for i, ts := range times {
 		lo, hi := windows[i][0].Add(-time.Millisecond), windows[i][1].Add(time.Millisecond)
 		t.Logf("packet %d at %v, window %v .. %v", i, ts.Format("05.000000"), windows[i][0].Format("05.000000"), windows[i][1].Format("05.000000"))
 		if ts.Before(lo) || ts.After(hi) {

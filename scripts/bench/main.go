@@ -40,6 +40,7 @@ type config struct {
 	lwtArgs  string
 	filter   string
 	only     string
+	keep     bool
 }
 
 // result is one run of one configuration.
@@ -59,7 +60,7 @@ type result struct {
 
 func main() {
 	var c config
-	flag.IntVar(&c.rounds, "rounds", 3, "rounds of the three configurations")
+	flag.IntVar(&c.rounds, "rounds", 3, "rounds of the configurations")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "traffic time per run")
 	flag.IntVar(&c.length, "length", 64, "UDP payload bytes")
 	flag.StringVar(&c.rate, "rate", "0", "iperf3 -b rate (0: as fast as possible)")
@@ -70,7 +71,8 @@ func main() {
 	// iperf3 puts a 32-bit datagram counter after two 32-bit time fields at
 	// the start of its UDP payload: ip6[40+8+8:4] over IPv6.
 	flag.StringVar(&c.filter, "filter", "ip6[56:4] % 100 = 0", "filter expression of the lwtdump-filter configuration (default: 1% of iperf3's datagrams)")
-	flag.StringVar(&c.only, "only", "", "run only these configurations, comma separated (none,tcpdump,lwtdump,lwtdump-filter)")
+	flag.StringVar(&c.only, "only", "", "run only these configurations, comma separated (none,tcpdump,lwtdump,lwtdump-perf,lwtdump-filter)")
+	flag.BoolVar(&c.keep, "keep", false, "keep the capture files (by default each is removed once counted)")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -97,7 +99,7 @@ func run(c config) error {
 	defer exec.Command(c.testbed, "down", name).Run()
 	tb := testbed{h1: name + "-h1", r1: name + "-r1", h2: name + "-h2"}
 
-	configs := []string{"none", "tcpdump", "lwtdump", "lwtdump-filter"}
+	configs := []string{"none", "tcpdump", "lwtdump", "lwtdump-perf", "lwtdump-filter"}
 	if c.only != "" {
 		configs = strings.Split(c.only, ",")
 	}
@@ -124,6 +126,9 @@ func runOne(c config, tb testbed, cfg string, round int) (result, error) {
 	file := filepath.Join(c.outDir, fmt.Sprintf("%s-%d.pcap", cfg, round))
 	os.Remove(file)
 	os.Remove(file + "ng")
+	// Each run starts with no dirty pages of the runs before it, whose
+	// write-back would otherwise land in this run's measurement.
+	syscall.Sync()
 
 	var tool *exec.Cmd
 	var stderr strings.Builder
@@ -131,13 +136,16 @@ func runOne(c config, tb testbed, cfg string, round int) (result, error) {
 	case "none":
 	case "tcpdump":
 		tool = exec.Command("ip", "netns", "exec", tb.r1, "tcpdump", "-i", "r1_h2", "-s", "0", "-n", "-w", file)
-	case "lwtdump", "lwtdump-filter":
+	case "lwtdump", "lwtdump-perf", "lwtdump-filter":
 		file += "ng"
 		ready := filepath.Join(c.outDir, "ready")
 		os.Remove(ready)
 		args := []string{"-i", "2001:db8:20::/48", "--hook", "xmit", "--netns", tb.r1, "-w", file, "-v", "--ready-file", ready}
 		if c.lwtArgs != "" {
 			args = append(args, strings.Fields(c.lwtArgs)...)
+		}
+		if cfg == "lwtdump-perf" {
+			args = append(args, "--transport", "perf")
 		}
 		if cfg == "lwtdump-filter" {
 			args = append(args, c.filter) // the expression goes last
@@ -158,14 +166,17 @@ func runOne(c config, tb testbed, cfg string, round int) (result, error) {
 		}
 	}
 
-	server := exec.Command("ip", "netns", "exec", tb.h2, "iperf3", "-s", "-1", "-J", "-B", "2001:db8:20::1")
+	// The receiver and the sender (whose CPU also runs the forwarding, in
+	// softirq) are pinned to CPUs of their own, so that runs place them
+	// alike and differ only by the capture tool, which the scheduler places.
+	server := exec.Command("ip", "netns", "exec", tb.h2, "taskset", "-c", "0", "iperf3", "-s", "-1", "-J", "-B", "2001:db8:20::1")
 	var serverOut strings.Builder
 	server.Stdout = &serverOut
 	if err := server.Start(); err != nil {
 		return r, err
 	}
 	time.Sleep(300 * time.Millisecond)
-	client := exec.Command("ip", "netns", "exec", tb.h1, "iperf3", "-c", "2001:db8:20::1", "-u", "-b", c.rate,
+	client := exec.Command("ip", "netns", "exec", tb.h1, "taskset", "-c", "1", "iperf3", "-c", "2001:db8:20::1", "-u", "-b", c.rate,
 		"-l", strconv.Itoa(c.length), "-t", strconv.Itoa(int(c.duration.Seconds())), "-J")
 	clientOut, err := client.Output()
 	if err != nil {
@@ -193,6 +204,9 @@ func runOne(c config, tb testbed, cfg string, round int) (result, error) {
 			return r, fmt.Errorf("count packets in %s: %w\n%s", file, err, stderr.String())
 		}
 		r.InFile = n
+		if !c.keep {
+			os.Remove(file)
+		}
 	}
 
 	var cj, sj iperfJSON
@@ -359,25 +373,28 @@ func report(c config, configs []string, results []result) error {
 		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.0f\t%.1f\t\n", s.Config, s.PPS, s.Sent, s.InFile, s.Seen, s.Dropped, s.CPUSeconds, s.UserCPUPerPkt, s.PeakRSSMiB)
 	}
 	tw.Flush()
+	// Each configuration against no capture, and each lwtdump one against tcpdump.
 	ratios := map[string]float64{}
-	if l, ok := byName["lwtdump"]; ok {
-		if n := byName["none"].PPS; n > 0 {
-			ratios["lwtdump/no-capture"] = l.PPS / n
-		}
-		if t := byName["tcpdump"].PPS; t > 0 {
-			ratios["lwtdump/tcpdump"] = l.PPS / t
+	var order []string
+	ratio := func(a, b string) {
+		x, okx := byName[a]
+		y, oky := byName[b]
+		if okx && oky && y.PPS > 0 {
+			k := a + "/" + strings.Replace(b, "none", "no-capture", 1)
+			ratios[k] = x.PPS / y.PPS
+			order = append(order, k)
 		}
 	}
-	if t, ok := byName["tcpdump"]; ok && byName["none"].PPS > 0 {
-		ratios["tcpdump/no-capture"] = t.PPS / byName["none"].PPS
-	}
-	if f, ok := byName["lwtdump-filter"]; ok && byName["none"].PPS > 0 {
-		ratios["lwtdump-filter/no-capture"] = f.PPS / byName["none"].PPS
-	}
-	for _, k := range []string{"lwtdump/no-capture", "lwtdump/tcpdump", "tcpdump/no-capture", "lwtdump-filter/no-capture"} {
-		if v, ok := ratios[k]; ok {
-			fmt.Printf("%s: %.2f\n", k, v)
+	for _, cfg := range configs {
+		if cfg != "none" {
+			ratio(cfg, "none")
 		}
+		if strings.HasPrefix(cfg, "lwtdump") {
+			ratio(cfg, "tcpdump")
+		}
+	}
+	for _, k := range order {
+		fmt.Printf("%s: %.2f\n", k, ratios[k])
 	}
 	out := struct {
 		Date      string             `json:"date"`

@@ -1,0 +1,142 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// ring consumes a BPF ring buffer in place.
+//
+// cilium/ebpf's ringbuf.Reader copies every record into a buffer of its own
+// and publishes the consumer position after every record, under a mutex.
+// The producer reads that position on every reservation, so publishing it
+// per record moves a cache line between the reading CPU and the CPUs that
+// forward packets on every packet. ring instead hands out each record where
+// it lies (the data pages are mapped twice, so a record is contiguous even
+// across the end of the ring) and publishes the consumer position once per
+// publishEvery bytes, and when a batch is done.
+type ring struct {
+	consumerPage []byte // the consumer position, which we write
+	producerPage []byte // the producer position, then the data, mapped twice
+	consumer     *uint64
+	producer     *uint64
+	data         []byte
+	mask         uint64
+	pos          uint64 // our consumer position, published by publish
+	published    uint64
+	epoll        int
+	events       [1]unix.EpollEvent
+}
+
+// Ring record header bits (kernel/bpf/ringbuf.c).
+const (
+	ringBusyBit    = 1 << 31
+	ringDiscardBit = 1 << 30
+	ringHeaderSize = 8
+	publishEvery   = 64 << 10
+)
+
+// newRing maps the ring buffer m.
+func newRing(m *ebpf.Map) (r *ring, err error) {
+	size := int(m.MaxEntries())
+	page := os.Getpagesize()
+	r = &ring{epoll: -1, mask: uint64(size - 1)}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	if r.consumerPage, err = unix.Mmap(m.FD(), 0, page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+		return nil, fmt.Errorf("map ring buffer consumer page: %w", err)
+	}
+	if r.producerPage, err = unix.Mmap(m.FD(), int64(page), page+2*size, unix.PROT_READ, unix.MAP_SHARED); err != nil {
+		return nil, fmt.Errorf("map ring buffer data: %w", err)
+	}
+	r.consumer = (*uint64)(unsafe.Pointer(&r.consumerPage[0]))
+	r.producer = (*uint64)(unsafe.Pointer(&r.producerPage[0]))
+	r.data = r.producerPage[page:]
+	r.pos = atomic.LoadUint64(r.consumer)
+	r.published = r.pos
+	if r.epoll, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("create epoll: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(m.FD())}
+	if err := unix.EpollCtl(r.epoll, unix.EPOLL_CTL_ADD, m.FD(), &ev); err != nil {
+		return nil, fmt.Errorf("watch ring buffer: %w", err)
+	}
+	return r, nil
+}
+
+// next returns the next committed record, or nil when none is ready. The
+// bytes stay valid until publish.
+func (r *ring) next() []byte {
+	for {
+		producer := atomic.LoadUint64(r.producer)
+		if r.pos >= producer {
+			return nil
+		}
+		hdr := atomic.LoadUint32((*uint32)(unsafe.Pointer(&r.data[r.pos&r.mask])))
+		if hdr&ringBusyBit != 0 {
+			return nil // reserved, not yet committed: records are read in order
+		}
+		n := uint64(hdr &^ (ringBusyBit | ringDiscardBit))
+		start := r.pos&r.mask + ringHeaderSize
+		r.pos += (n + ringHeaderSize + 7) &^ 7
+		if r.pos-r.published >= publishEvery {
+			r.publish()
+		}
+		if hdr&ringDiscardBit == 0 {
+			return r.data[start : start+n]
+		}
+	}
+}
+
+// publish tells the producer how far we have read, freeing that space.
+func (r *ring) publish() {
+	if r.pos != r.published {
+		atomic.StoreUint64(r.consumer, r.pos)
+		r.published = r.pos
+	}
+}
+
+// wait blocks until the kernel signals new data or the deadline passes.
+func (r *ring) wait(deadline time.Time) error {
+	timeout := int(time.Until(deadline) / time.Millisecond)
+	if timeout <= 0 {
+		return os.ErrDeadlineExceeded
+	}
+	for {
+		n, err := unix.EpollWait(r.epoll, r.events[:], timeout)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for ring buffer: %w", err)
+		}
+		if n == 0 {
+			return os.ErrDeadlineExceeded
+		}
+		return nil
+	}
+}
+
+func (r *ring) close() error {
+	if r.epoll >= 0 {
+		unix.Close(r.epoll)
+		r.epoll = -1
+	}
+	for _, m := range []*[]byte{&r.consumerPage, &r.producerPage} {
+		if *m != nil {
+			unix.Munmap(*m)
+			*m = nil
+		}
+	}
+	return nil
+}
