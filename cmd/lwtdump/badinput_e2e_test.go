@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,8 @@ func TestBadCommandLines(t *testing.T) {
 	t.Cleanup(func() { syscall.Unmount(readOnly, 0) })
 	notADir := filepath.Join(dir, "file")
 	os.WriteFile(notADir, []byte("x"), 0o600)
+	garbage := filepath.Join(dir, "garbage.pcapng")
+	os.WriteFile(garbage, []byte("this is not a capture, but it is long enough to be read as one"), 0o600)
 	out := filepath.Join(dir, "out.pcapng")
 	ns := []string{"--netns", tb.r1}
 	route := []string{"-i", "2001:db8:20::/48"}
@@ -73,13 +76,19 @@ func TestBadCommandLines(t *testing.T) {
 		{"route through another device", append(ns, "-i", "2001:db8:20::/48@r1_h1"), 2, "goes through r1_h2, not r1_h1"},
 		{"route with a seg6 encap", append(ns, "-i", "2001:db8:30::/48"), 2, "already has an encap (seg6)"},
 		{"multipath route", append(ns, "-i", "2001:db8:31::/48"), 2, "is multipath"},
+		{"garbage capture file", []string{"-r", garbage}, 1, "not a pcap or pcapng capture"},
+		{"missing capture file", []string{"-r", filepath.Join(dir, "missing.pcapng")}, 1, "no such file or directory"},
+		{"read and capture at once", []string{"-r", garbage, "-i", "2001:db8:20::/48"}, 2, "-r and -i are mutually exclusive"},
 		{"unknown user", append(route, "-Z", "no-such-user-lwtdump"), 2, "-Z no-such-user-lwtdump: no such user"},
 		{"unknown transport", append(route, "--transport", "pigeon"), 2, `unknown transport "pigeon"`},
 		{"no route in another table", append(ns, "-i", "2001:db8:20::/48", "--table", "100"), 2, "no route to 2001:db8:20::/48 in table 100"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"--state-dir", tb.stateDir}, tc.args...)
+			args := tc.args
+			if !slices.Contains(args, "-r") { // -r refuses capture-only flags
+				args = append([]string{"--state-dir", tb.stateDir}, args...)
+			}
 			code, stdout, stderr := runLwtdump(t, args...)
 			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
 			if code != tc.code || len(lines) != 1 || !strings.HasPrefix(lines[0], "lwtdump: ") || !strings.Contains(lines[0], tc.says) {
