@@ -164,7 +164,7 @@ func TestCaptureText(t *testing.T) {
 		t.Fatalf("%d lines: %q", len(lines), p.stdout.String())
 	}
 	for i, l := range lines {
-		want := fmt.Sprintf("lwt_xmit IP6 2001:db8:1::1 > 2001:db8:20::1: ICMP6, echo request, id ")
+		const want = "lwt_xmit IP6 2001:db8:1::1 > 2001:db8:20::1: ICMP6, echo request, id "
 		if !strings.Contains(l, want) || !strings.HasSuffix(l, fmt.Sprintf("seq %d, length 64", i+1)) {
 			t.Errorf("line %d: %q", i, l)
 		}
