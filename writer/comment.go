@@ -2,6 +2,8 @@ package writer
 
 import (
 	"bytes"
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -114,4 +116,31 @@ func ParseInterface(name, description string) (Meta, bool) {
 func parseUint32(b []byte) (uint32, error) {
 	v, err := strconv.ParseUint(string(b), 0, 32)
 	return uint32(v), err
+}
+
+// RunComment appends to a section header's comment the run it belongs to
+// and its number in that run: "... run=0123456789abcdef seq=3".
+func RunComment(comment, run string, seq int) string {
+	if comment != "" {
+		comment += " "
+	}
+	return comment + fmt.Sprintf("run=%s seq=%d", run, seq)
+}
+
+var runSuffix = regexp.MustCompile(`(?:^| )run=([^ =\n]+) seq=([1-9][0-9]*)$`)
+
+// ParseRun reads back the run and sequence number that RunComment put at
+// the end of a section header's comment. It reports false for a comment
+// that does not end so (a file of another tool, or a copy, whose comment
+// ends with what was selected).
+func ParseRun(comment string) (run string, seq int, ok bool) {
+	m := runSuffix.FindStringSubmatch(comment)
+	if m == nil {
+		return "", 0, false
+	}
+	seq, err := strconv.Atoi(m[2])
+	if err != nil {
+		return "", 0, false
+	}
+	return m[1], seq, true
 }

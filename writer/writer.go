@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -71,6 +72,11 @@ type Options struct {
 	BufferSize int
 	// Now is the clock that dates statistics blocks (default time.Now).
 	Now func() time.Time
+	// Run names the capture run the sections belong to. When set, the
+	// comment of every section header ends with "run=RUN seq=N", N counting
+	// the sections from 1 (see RunComment), so that a file taken out of its
+	// directory still says which run it belongs to and where.
+	Run string
 }
 
 // DefaultBufferSize is the default of Options.BufferSize.
@@ -107,6 +113,42 @@ type Writer struct {
 	err       error
 	sections  int
 	malformed uint64
+	stats     SectionStats // of the current section: packets handed to out
+	pending   SectionStats // packets in buf, not yet handed to out
+}
+
+// SectionStats counts the packets of one section that reached the Output.
+type SectionStats struct {
+	Seq     int    // the section's number, 1 for the first
+	Packets uint64 // packet blocks
+	// First and Last are the earliest and the latest packet time stamps
+	// (nanoseconds since the epoch); 0 when there is no packet.
+	First, Last int64
+}
+
+// add counts a packet at time ts.
+func (s *SectionStats) add(ts int64) {
+	if s.Packets == 0 || ts < s.First {
+		s.First = ts
+	}
+	if s.Packets == 0 || ts > s.Last {
+		s.Last = ts
+	}
+	s.Packets++
+}
+
+// merge adds the packets of o.
+func (s *SectionStats) merge(o SectionStats) {
+	if o.Packets == 0 {
+		return
+	}
+	if s.Packets == 0 || o.First < s.First {
+		s.First = o.First
+	}
+	if s.Packets == 0 || o.Last > s.Last {
+		s.Last = o.Last
+	}
+	s.Packets += o.Packets
 }
 
 // New writes the section header and the interfaces to out at once, so that a
@@ -114,6 +156,9 @@ type Writer struct {
 func New(out Output, opts Options) (*Writer, error) {
 	if len(opts.Attachments) == 0 {
 		return nil, errors.New("create pcapng writer: no attachments")
+	}
+	if opts.Run != "" && strings.ContainsAny(opts.Run, " =\n") {
+		return nil, fmt.Errorf("create pcapng writer: run %q: no spaces, newlines or '=' allowed", opts.Run)
 	}
 	if opts.BufferSize <= 0 {
 		opts.BufferSize = DefaultBufferSize
@@ -149,6 +194,12 @@ func New(out Output, opts Options) (*Writer, error) {
 // Sections is the number of sections (files) begun so far.
 func (w *Writer) Sections() int { return w.sections }
 
+// SectionStats returns the counts of the current section: the one being
+// written, or, while the Output's Rollover runs, the one just ended. They
+// count the packets in the Output, not those the Writer still holds, nor
+// those of a Write that failed.
+func (w *Writer) SectionStats() SectionStats { return w.stats }
+
 // Malformed is the number of samples skipped because they named no interface.
 func (w *Writer) Malformed() uint64 { return w.malformed }
 
@@ -183,6 +234,7 @@ func (w *Writer) WriteSample(s *sample.Sample) error {
 	}
 	w.buf = appendEPB(w.buf, s.Attachment, s.Time, s.OrigLen, s.Data, ifc.comment, ifc.flags)
 	ifc.delivered++
+	w.pending.add(s.Time)
 	if w.opts.Unbuffered || len(w.buf) >= w.opts.BufferSize {
 		return w.writeOut()
 	}
@@ -251,13 +303,19 @@ func (w *Writer) writeOut() error {
 	}
 	w.section += int64(n)
 	w.buf = w.buf[:0]
+	w.stats.merge(w.pending)
+	w.pending = SectionStats{}
 	return nil
 }
 
 // beginSection appends a Section Header Block and one Interface Description
 // Block per attachment.
 func (w *Writer) beginSection() error {
-	ng, err := appendSection(&w.buf, w.opts.Section, ngInterface(w.ifaces[0].att))
+	s := w.opts.Section
+	if w.opts.Run != "" {
+		s.Comment = RunComment(s.Comment, w.opts.Run, w.sections+1)
+	}
+	ng, err := appendSection(&w.buf, s, ngInterface(w.ifaces[0].att))
 	if err != nil {
 		return w.fail(err)
 	}
@@ -267,6 +325,7 @@ func (w *Writer) beginSection() error {
 		}
 	}
 	w.sections++
+	w.stats = SectionStats{Seq: w.sections}
 	return nil
 }
 
