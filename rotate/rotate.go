@@ -9,7 +9,9 @@
 // Rollover and writes a new section header into the next file. The Rotator
 // decides when a file is complete and what the next one is called; the
 // writer decides what a complete file holds. So every file is complete on its
-// own, and no record is split across files.
+// own, and no record is split across files. When a file is finished, the
+// Rotator reports its name, size and SHA-256 (Options.Finished), from which
+// the program writes the file's manifest line (package manifest).
 //
 // Two consequences of the seam shape the Rotator. Because every Write is
 // whole blocks, a failed Write is undone by cutting the file back to its
@@ -21,8 +23,10 @@
 package rotate
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -71,6 +75,22 @@ type Options struct {
 	// Warn receives a problem that does not stop the capture, such as a
 	// PostRotate program that cannot start (reported once); default: dropped.
 	Warn func(error)
+	// Finished is called with every file that is finished (on disk and
+	// closed), before PostRotate starts on it: at each rollover and at
+	// Close. A file that holds nothing (and is removed) and an output that
+	// is not a regular file are not reported.
+	Finished func(File)
+}
+
+// File is a finished file: its name, its size and the SHA-256 of its bytes.
+//
+// The Rotator hashes each Write as it succeeds. A Write that fails is cut
+// back (see Write) and never hashed, so the digest is always that of the
+// bytes the file holds when it is finished, without reading it again.
+type File struct {
+	Name   string // as created: Path with its conversions and number
+	Size   int64
+	SHA256 [sha256.Size]byte
 }
 
 // ErrDone is returned by Rollover when the last of Count files (with an
@@ -152,6 +172,7 @@ type Rotator struct {
 	due      reason    // the reason RolloverDue last gave
 	warned   bool
 	children sync.WaitGroup // running PostRotate programs
+	hash     hash.Hash      // of the bytes of f, all of them complete writes
 }
 
 // New checks opts and creates the first file.
@@ -193,6 +214,9 @@ func (r *Rotator) Write(p []byte) (int, error) {
 	n, err := r.f.Write(p)
 	if err == nil {
 		r.size += int64(n)
+		if !r.special {
+			r.hash.Write(p)
+		}
 		return n, nil
 	}
 	if n > 0 && !r.special {
@@ -314,6 +338,10 @@ func (r *Rotator) open(start time.Time) error {
 		return fmt.Errorf("set mode of output file: %w", err)
 	}
 	r.f, r.name, r.size = f, name, 0
+	if r.hash == nil {
+		r.hash = sha256.New()
+	}
+	r.hash.Reset()
 	return nil
 }
 
@@ -343,6 +371,11 @@ func (r *Rotator) finish() error {
 		return err
 	}
 	r.finished++
+	if r.opts.Finished != nil {
+		file := File{Name: name, Size: r.size}
+		r.hash.Sum(file.SHA256[:0])
+		r.opts.Finished(file)
+	}
 	r.postRotate(name)
 	return nil
 }

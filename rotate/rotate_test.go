@@ -1,6 +1,7 @@
 package rotate
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -549,5 +550,83 @@ func TestSpecialFileOutput(t *testing.T) {
 	}
 	if _, err := New(Options{Path: os.DevNull, SizeLimit: 1000}); err == nil {
 		t.Fatal("rotating /dev/null was accepted")
+	}
+}
+
+// Finished reports every finished file, in order, with the size and the
+// SHA-256 of exactly the bytes it holds at that moment: in a ring, and
+// after a write that failed and was cut back.
+func TestFinished(t *testing.T) {
+	d := t.TempDir()
+	var got []File
+	var contents [][]byte
+	clk := newClock()
+	s := newSection(t, Options{Path: filepath.Join(d, "out"), SizeLimit: 20, Count: 2, Clock: clk.Now, Finished: func(f File) {
+		b, err := os.ReadFile(f.Name)
+		if err != nil {
+			t.Errorf("finished file %s: %v", f.Name, err)
+		}
+		got = append(got, f)
+		contents = append(contents, b)
+	}})
+	for i := 1; i <= 7; i++ {
+		if err := s.packet(clk.Now(), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The last write fails half way and is cut back.
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = uint64(s.size) + 3
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skipf("set RLIMIT_FSIZE: %v", err)
+	}
+	err := s.write("P 000008\n")
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if !errors.Is(err, syscall.EFBIG) {
+		t.Fatalf("write past the limit: %v, want EFBIG", err)
+	}
+	if err := s.r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"out0", "out1", "out0"} // three packets a file
+	if len(got) != len(names) {
+		t.Fatalf("%d files reported, want %d: %+v", len(got), len(names), got)
+	}
+	for i, f := range got {
+		if filepath.Base(f.Name) != names[i] || f.Size != int64(len(contents[i])) || f.SHA256 != sha256.Sum256(contents[i]) {
+			t.Errorf("file %d: %s, %d bytes, sha256 %x; want %s, %d bytes, sha256 %x", i, f.Name, f.Size, f.SHA256, names[i], len(contents[i]), sha256.Sum256(contents[i]))
+		}
+	}
+	if last := string(contents[len(contents)-1]); last != "H\nP 000007\n" {
+		t.Errorf("last file %q: want it to end with the last whole write", last)
+	}
+}
+
+// Nothing is reported for a file that holds nothing, nor for a device.
+func TestFinishedNotForEmptyOrDevice(t *testing.T) {
+	var got []File
+	finished := func(f File) { got = append(got, f) }
+	r, err := New(Options{Path: filepath.Join(t.TempDir(), "out"), Finished: finished})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = New(Options{Path: os.DevNull, Finished: finished}); err != nil {
+		t.Skip(err)
+	}
+	if _, err := r.Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("reported %+v", got)
 	}
 }
