@@ -119,6 +119,27 @@ func (r *Reader) nextNg() error {
 	}
 }
 
+// readHeader reads the section header that starts a pcapng capture, so that
+// the first section is known before the first record; nextNg goes on after
+// it. An error is sticky, as one of Next.
+func (r *Reader) readHeader() error {
+	off := r.ng.offset
+	typ, body, err := r.readBlock()
+	if errors.Is(err, io.EOF) {
+		return &Error{Name: r.name, Offset: off, Truncated: true, Have: -1}
+	}
+	if err != nil {
+		return err
+	}
+	if typ != blockSHB { // readBlock refuses any other block before the first header
+		return &Error{Name: r.name, Offset: off, Err: fmt.Errorf("block type 0x%x before the first section header", typ)}
+	}
+	if err := r.readSHB(body); err != nil {
+		return &Error{Name: r.name, Offset: off, Err: fmt.Errorf("section header: %w", err)}
+	}
+	return nil
+}
+
 // readBlock reads one whole block and returns its type and its body: the
 // bytes between the length fields (for a section header, after the byte
 // order magic).

@@ -143,9 +143,12 @@ type Error struct {
 	Err       error // what is wrong with a damaged block
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return e.Name + ": " + e.Detail() }
+
+// Detail is the error without the capture's name.
+func (e *Error) Detail() string {
 	if !e.Truncated {
-		return fmt.Sprintf("%s: damaged at offset %d: %v", e.Name, e.Offset, e.Err)
+		return fmt.Sprintf("damaged at offset %d: %v", e.Offset, e.Err)
 	}
 	var what string
 	switch {
@@ -156,7 +159,7 @@ func (e *Error) Error() string {
 	default:
 		what = "the file ends inside a record"
 	}
-	return fmt.Sprintf("%s: truncated at offset %d: %s (a capture killed while writing?)", e.Name, e.Offset, what)
+	return fmt.Sprintf("truncated at offset %d: %s (a capture killed while writing?)", e.Offset, what)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -230,6 +233,21 @@ func describeMagic(b []byte) string {
 // Section is the provenance in the header of the section being read (empty
 // for classic pcap, and before the first Next).
 func (r *Reader) Section() writer.Section { return r.section }
+
+// Run returns the lwtdump run and sequence number that the capture's first
+// section header names (see writer.RunComment), reading the header if no
+// record was read yet. It reports false for a capture that names none: one
+// of another tool, a copy, classic pcap, or one whose header cannot be
+// read (Next then returns the error).
+func (r *Reader) Run() (run string, seq int, ok bool) {
+	if r.format == formatPcapng && r.ng.section == 0 && r.err == nil {
+		r.err = r.readHeader()
+	}
+	if r.ng.section == 0 {
+		return "", 0, false
+	}
+	return writer.ParseRun(r.first.Comment)
+}
 
 // Next returns the next record. It returns io.EOF at the end of the
 // capture, and an *Error when the capture ends inside a record or a block

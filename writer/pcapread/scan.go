@@ -42,13 +42,14 @@ func Scan(m *Merger, sel *Selection, limit uint64, fn func(*Record) error, probl
 
 // Section is the provenance of the merged captures, for the section header
 // of a copy: the program, OS and hardware of the first capture's first
-// section, and the comments of the first sections of all, one per line.
+// section, and the comments of the first sections of all, one per line (of
+// the files of one run, the first file's only).
 // Each capture's first section is known once Next has been called.
 func (m *Merger) Section() writer.Section {
 	var s writer.Section
 	var comments []string
 	for _, src := range m.sources {
-		sec := src.r.first
+		sec := src.head.first
 		if s.Application == "" && s.OS == "" && s.Hardware == "" {
 			s.Application, s.OS, s.Hardware = sec.Application, sec.OS, sec.Hardware
 		}

@@ -166,3 +166,61 @@ func Bytes() []byte {
 	}
 	return b.Bytes()
 }
+
+// Rotated writes the capture of Capture as lwtdump writes a rotated one:
+// the Samples spread over files of perFile packets each, every file a
+// section of the run whose header ends with "run=RUN seq=N". It returns
+// the files' bytes in sequence order.
+func Rotated(run string, perFile int) [][]byte {
+	out := &rolling{every: perFile}
+	var w *writer.Writer
+	w, err := writer.New(out, writer.Options{
+		Section:     Section,
+		Attachments: Attachments(),
+		Counters:    Counters(func(a uint32) uint64 { return w.Delivered(a) }),
+		Start:       Start,
+		Now:         func() time.Time { return End },
+		Run:         run,
+	})
+	if err == nil {
+		for _, s := range Samples() {
+			if err = w.WriteSample(&s); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		panic(fmt.Sprintf("writertest: %v", err))
+	}
+	var files [][]byte
+	for _, f := range out.files {
+		files = append(files, f.Bytes())
+	}
+	return files
+}
+
+// rolling is a writer.Output that starts a new file every every packets.
+type rolling struct {
+	every, packets int
+	files          []*bytes.Buffer
+}
+
+func (r *rolling) Write(p []byte) (int, error) {
+	if len(r.files) == 0 {
+		r.files = append(r.files, &bytes.Buffer{})
+	}
+	return r.files[len(r.files)-1].Write(p)
+}
+
+func (r *rolling) RolloverDue(time.Time, int64) bool {
+	r.packets++
+	return r.packets > 1 && (r.packets-1)%r.every == 0
+}
+
+func (r *rolling) Rollover() error {
+	r.files = append(r.files, &bytes.Buffer{})
+	return nil
+}
