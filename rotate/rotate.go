@@ -200,6 +200,10 @@ func New(opts Options) (*Rotator, error) {
 // Name is the name of the file being written ("" after Close or ErrDone).
 func (r *Rotator) Name() string { return r.name }
 
+// Regular reports whether the output is a regular file, which Finished
+// hears of, rather than a device or a fifo (-w /dev/null), which it does not.
+func (r *Rotator) Regular() bool { return !r.special }
+
 // Finished is the number of files finished so far.
 func (r *Rotator) Finished() int { return r.finished }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/route"
 	"github.com/lwtdump/lwtdump/rotate"
+	"github.com/lwtdump/lwtdump/rotate/manifest"
 	"github.com/lwtdump/lwtdump/writer"
 	"github.com/lwtdump/lwtdump/writer/sample"
 	"github.com/lwtdump/lwtdump/writer/text"
@@ -476,14 +477,34 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 	out := writer.Stream(stdout)
 	closeOut := func() error { return nil }
 	chown := noChown
+	run := newRunID()
+	var rec *manifestRecording
 	if cfg.write != "-" {
 		o := cfg.rotate
 		o.Warn = func(err error) { fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err)) }
+		mode := o.FileMode
+		if mode == 0 {
+			mode = rotate.DefaultFileMode
+		}
+		rec = &manifestRecording{rec: manifest.NewRecorder(run, mode), warn: o.Warn}
+		o.Finished = rec.finished
 		r, err := rotate.New(o)
 		if err != nil {
 			return output{}, err
 		}
 		out, closeOut, chown = rotation{r}, r.Close, r.Chown
+		if r.Regular() {
+			// -Z: the user goes on appending to the manifest.
+			chown = func(uid, gid int) error {
+				if err := r.Chown(uid, gid); err != nil {
+					return err
+				}
+				return rec.rec.Chown(filepath.Dir(r.Name()), uid, gid)
+			}
+		}
+		if !cfg.quiet && r.Regular() {
+			fmt.Fprintf(stderr, "lwtdump: run %s: every finished file is recorded in %s\n", run, manifest.Path(filepath.Dir(r.Name())))
+		}
 	}
 	w, err := writer.New(out, writer.Options{
 		Section:     section(cfg, start),
@@ -491,10 +512,14 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 		Counters:    capture.Counters,
 		Start:       start,
 		Unbuffered:  cfg.unbuffered,
+		Run:         run,
 	})
 	if err != nil {
 		closeOut()
 		return output{}, err
+	}
+	if rec != nil {
+		rec.w = w
 	}
 	return output{w, func() error { return errors.Join(w.Close(), closeOut()) }, chown}, nil
 }
