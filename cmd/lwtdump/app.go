@@ -72,6 +72,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		UsageText: "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook in,out,xmit] [--srv6-sid SID] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME] [--table N] [-F FILE | EXPRESSION]\n" +
 			"lwtdump -r FILE... [-n] [-t...] [-v|-vv] [-X] [--hook H] [--cookie N] [--route PREFIX] [-c COUNT] [-w FILE|-] [-F FILE | EXPRESSION]\n" +
 			"lwtdump stats FILE... [--json]\n" +
+			"lwtdump verify DIR|FILE... [--json]\n" +
 			"lwtdump list [--netns NAME]\n" +
 			"lwtdump cleanup [--netns NAME] [--strip]",
 		Version:                version,
@@ -83,7 +84,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:           true,
 		Flags:                     append(captureFlags(), readFlags()...),
 		Action:                    rootAction,
-		Commands:                  []*cli.Command{statsCommand(), listCommand(), cleanupCommand()},
+		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand()},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/rotate"
+	"github.com/lwtdump/lwtdump/rotate/manifest"
 	"github.com/lwtdump/lwtdump/writer"
 	"github.com/lwtdump/lwtdump/writer/pcapread"
 	"github.com/lwtdump/lwtdump/writer/sample"
@@ -27,7 +28,7 @@ import (
 // packets, which a live capture without -w shares.
 func readFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "read", Aliases: []string{"r"}, Usage: "read packets from `FILE` (pcapng or pcap) instead of capturing; repeat it, or quote a glob, for several files: they are read in time order"},
+		&cli.StringSliceFlag{Name: "read", Aliases: []string{"r"}, Usage: "read packets from `FILE` (pcapng or pcap) instead of capturing; repeat it, quote a glob, or give a directory, for several files: the files of one capture run are read in their sequence order, other captures merged in time order"},
 		&cli.StringSliceFlag{Name: "route", Usage: "with -r, select the packets lwtdump captured on the route `PREFIX`; repeat for several"},
 		&cli.BoolFlag{Name: "n", Usage: "print addresses as numbers (lwtdump always does; accepted as in tcpdump)"},
 		&cli.BoolFlag{Name: "t", Usage: "no time stamps; -tt: seconds since the epoch; -ttt: time since the previous packet; -tttt: date and time; -ttttt: time since the first packet"},
@@ -149,13 +150,22 @@ func parseRead(c *cli.Context, args []string) (*readConfig, error) {
 	return cfg, nil
 }
 
-// captureFiles expands the -r values (a value with *, ? or [ is a glob) and
-// takes the trailing arguments that name files as more captures, since a
-// shell expands an unquoted glob after -r into several words. The
-// arguments from the first that is not a file on are the filter
-// expression. isFlag tells the flags that were written too late.
+// captureFiles expands the -r values (a value with *, ? or [ is a glob, a
+// directory stands for the captures in it) and takes the trailing arguments
+// that name files as more captures, since a shell expands an unquoted glob
+// after -r into several words. The arguments from the first that is not a
+// file on are the filter expression. isFlag tells the flags that were
+// written too late.
 func captureFiles(reads, rest []string, isFlag func(string) bool) (files []string, expr string, err error) {
 	for _, r := range reads {
+		if fi, err := os.Stat(r); err == nil && fi.IsDir() {
+			fs, err := dirCaptures(r)
+			if err != nil {
+				return nil, "", err
+			}
+			files = append(files, fs...)
+			continue
+		}
 		if !strings.ContainsAny(r, "*?[") {
 			files = append(files, r)
 			continue
@@ -181,6 +191,41 @@ func captureFiles(reads, rest []string, isFlag func(string) bool) (files []strin
 		files = append(files, a)
 	}
 	return files, "", nil
+}
+
+// dirCaptures lists the captures in dir: its regular files that start as a
+// pcapng, a pcap or a gzip file does, in name order (Merge puts the files of
+// a run in their sequence order). Other files, such as the manifest, are
+// left out.
+func dirCaptures(dir string) ([]string, error) {
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, usagef("-r %s: %v", dir, errors.Unwrap(err))
+	}
+	var files []string
+	for _, e := range es {
+		path := filepath.Join(dir, e.Name())
+		if e.Name() == manifest.Name {
+			continue
+		}
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			continue // not readable: not for us to read
+		}
+		magic := make([]byte, 4)
+		n, _ := io.ReadFull(f, magic)
+		f.Close()
+		if pcapread.LooksLikeCapture(magic[:n]) {
+			files = append(files, path)
+		}
+	}
+	if len(files) == 0 {
+		return nil, usagef("-r %s: the directory holds no capture", dir)
+	}
+	return files, nil
 }
 
 // compileFilter turns a filter expression into the content predicate of a

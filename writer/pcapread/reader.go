@@ -219,6 +219,22 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 	return rd, nil
 }
 
+// LooksLikeCapture reports whether magic, the first four bytes of a file,
+// start a pcapng or pcap capture, or a gzip stream (which may hold one).
+func LooksLikeCapture(magic []byte) bool {
+	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		return true
+	}
+	if len(magic) < 4 {
+		return false
+	}
+	switch binary.LittleEndian.Uint32(magic) {
+	case blockSHB, 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		return true
+	}
+	return false
+}
+
 // describeMagic shows the first bytes of a file that is not a capture, as
 // text when they are printable.
 func describeMagic(b []byte) string {
