@@ -1,8 +1,8 @@
-# lwtdump: make build | generate | test | demo | bench | lint | install-extcap
+# lwtdump: make build | generate | test | demo | bench | lint | install-wireshark
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build generate check-generate test lint demo bench deps clean install-extcap
+.PHONY: all build generate check-generate test lint demo bench deps clean install-wireshark install-extcap
 
 all: build
 
@@ -29,11 +29,15 @@ lint:
 test: deps check-generate lint
 	$(GO) test -race -count=1 -timeout 40m ./...
 
-# Link the built lwtdump into Wireshark's personal extcap folders (4.0:
-# ~/.config/wireshark/extcap, 4.2 and later: ~/.local/lib/wireshark/extcap),
-# as the user who runs Wireshark.
-install-extcap: build
-	scripts/install-extcap.sh lwtdump
+# As the user who runs Wireshark: the dissector into the personal Lua
+# plugin folder (~/.local/lib/wireshark/plugins), and a link to the built
+# lwtdump into the personal extcap folders (4.0: ~/.config/wireshark/extcap,
+# 4.2 and later: ~/.local/lib/wireshark/extcap). lwtdump wireshark uninstall
+# removes them.
+install-wireshark: build
+	./lwtdump wireshark install
+
+install-extcap: install-wireshark
 
 demo: deps build
 	scripts/demo.sh

@@ -73,6 +73,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"lwtdump -r FILE... [-n] [-t...] [-v|-vv] [-X] [--hook H] [--cookie N] [--route PREFIX] [-c COUNT] [-w FILE|-] [-F FILE | EXPRESSION]\n" +
 			"lwtdump stats FILE... [--json]\n" +
 			"lwtdump verify DIR|FILE... [--json]\n" +
+			"lwtdump wireshark install|uninstall\n" +
 			"lwtdump list [--netns NAME]\n" +
 			"lwtdump cleanup [--netns NAME] [--strip]",
 		Version:                version,
@@ -84,7 +85,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:           true,
 		Flags:                     append(captureFlags(), readFlags()...),
 		Action:                    rootAction,
-		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand()},
+		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand()},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

@@ -242,23 +242,33 @@ func TestIsExtcapCall(t *testing.T) {
 }
 
 // installExtcap links lwtdump into the personal extcap folders of a home of
-// the test's own with scripts/install-extcap.sh, and returns the environment
-// for tshark: that HOME, and WIRESHARK_EXTCAP_DIR too (which tshark ignores
-// when run as root).
+// the test's own with lwtdump wireshark install, and returns the
+// environment for tshark: that HOME, and WIRESHARK_EXTCAP_DIR too (which
+// tshark ignores when run as root).
 func installExtcap(t *testing.T) []string {
 	t.Helper()
-	home := t.TempDir()
-	cmd := exec.Command("../../scripts/install-extcap.sh", lwtdumpBinary(t))
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=")
+	env := wiresharkHome(t)
+	cmd := exec.Command(lwtdumpBinary(t), "wireshark", "install")
+	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("install-extcap.sh: %v\n%s", err, out)
+		t.Fatalf("lwtdump wireshark install: %v\n%s", err, out)
 	}
+	home := strings.TrimPrefix(env[0], "HOME=")
 	for _, dir := range []string{".config/wireshark/extcap", ".local/lib/wireshark/extcap"} {
 		if target, err := os.Readlink(filepath.Join(home, dir, "lwtdump")); err != nil || target != lwtdumpBinary(t) {
 			t.Fatalf("%s/lwtdump: link to %q (%v)", dir, target, err)
 		}
 	}
+	return env
+}
+
+// wiresharkHome is the environment of a user whose home is a new directory
+// of the test's own: HOME first, no XDG_CONFIG_HOME, and
+// WIRESHARK_EXTCAP_DIR set to its 4.0 extcap folder.
+func wiresharkHome(t *testing.T) []string {
+	t.Helper()
+	home := t.TempDir()
 	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=", "WIRESHARK_EXTCAP_DIR=" + filepath.Join(home, ".config/wireshark/extcap")}
 	for _, e := range os.Environ() {
 		if k, _, _ := strings.Cut(e, "="); k != "HOME" && k != "XDG_CONFIG_HOME" && k != "WIRESHARK_EXTCAP_DIR" {
