@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/lwtdump/lwtdump/rotate/manifest"
@@ -79,7 +80,9 @@ func inspectCapture(r io.Reader, name string) (manifest.Inspection, error) {
 		in.First, in.Last = time.Unix(0, s.First), time.Unix(0, s.Last)
 	}
 	if s.Damage != nil {
-		in.Damage = errors.New(s.Damage.Detail())
+		// The reader's guess at a cut file (a capture killed while
+		// writing) is verify's to make, against the manifest.
+		in.Damage = errors.New(strings.TrimSuffix(s.Damage.Detail(), " (a capture killed while writing?)"))
 	}
 	return in, nil
 }
