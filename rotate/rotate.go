@@ -78,7 +78,8 @@ type Options struct {
 	// Finished is called with every file that is finished (on disk and
 	// closed), before PostRotate starts on it: at each rollover and at
 	// Close. A file that holds nothing (and is removed) and an output that
-	// is not a regular file are not reported.
+	// is not a regular file are not reported. Files are hashed only when
+	// Finished is set: SHA-256 costs about 0.6 ns a byte.
 	Finished func(File)
 }
 
@@ -172,7 +173,7 @@ type Rotator struct {
 	due      reason    // the reason RolloverDue last gave
 	warned   bool
 	children sync.WaitGroup // running PostRotate programs
-	hash     hash.Hash      // of the bytes of f, all of them complete writes
+	hash     hash.Hash      // of the bytes of f, all of them complete writes; nil without Finished or for a special file
 }
 
 // New checks opts and creates the first file.
@@ -218,7 +219,7 @@ func (r *Rotator) Write(p []byte) (int, error) {
 	n, err := r.f.Write(p)
 	if err == nil {
 		r.size += int64(n)
-		if !r.special {
+		if r.hash != nil {
 			r.hash.Write(p)
 		}
 		return n, nil
@@ -342,10 +343,12 @@ func (r *Rotator) open(start time.Time) error {
 		return fmt.Errorf("set mode of output file: %w", err)
 	}
 	r.f, r.name, r.size = f, name, 0
-	if r.hash == nil {
-		r.hash = sha256.New()
+	if r.opts.Finished != nil {
+		if r.hash == nil {
+			r.hash = sha256.New()
+		}
+		r.hash.Reset()
 	}
-	r.hash.Reset()
 	return nil
 }
 

@@ -630,3 +630,51 @@ func TestFinishedNotForEmptyOrDevice(t *testing.T) {
 		t.Errorf("reported %+v", got)
 	}
 }
+
+// BenchmarkWrite measures what a capture into a file costs the Rotator:
+// 1 MiB writes (the writer's buffer) into a file, with a rollover every
+// 64 MiB (sync included); hashed: with Finished set, so that every byte is
+// hashed as it is written.
+func BenchmarkWrite(b *testing.B) {
+	for _, hashed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "plain", true: "hashed"}[hashed], func(b *testing.B) {
+			opts := Options{Path: filepath.Join(b.TempDir(), "out"), SizeLimit: 64 << 20, Count: 2}
+			if hashed {
+				opts.Finished = func(File) {}
+			}
+			r, err := New(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, 1<<20)
+			var size int64
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				if r.RolloverDue(time.Now(), size) {
+					if err := r.Rollover(); err != nil {
+						b.Fatal(err)
+					}
+					size = 0
+				}
+				n, err := r.Write(buf)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size += int64(n)
+			}
+			if err := r.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkSHA256 is the hashing part of BenchmarkWrite alone.
+func BenchmarkSHA256(b *testing.B) {
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		h.Write(buf)
+	}
+}

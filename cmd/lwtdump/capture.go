@@ -54,6 +54,7 @@ func captureFlags() []cli.Flag {
 		&cli.IntFlag{Name: "file-count", Aliases: []string{"W"}, Usage: "with -C: keep a ring of `N` files, overwriting the oldest; with -G: stop after N files"},
 		&cli.StringFlag{Name: "postrotate-command", Aliases: []string{"z"}, Usage: "run `CMD` FILE on every finished file, without a shell and without waiting"},
 		&cli.StringFlag{Name: "file-mode", Usage: "permissions of the files written, in octal (`MODE`, default 0600)"},
+		&cli.BoolFlag{Name: "no-manifest", Usage: "with -w FILE: record no manifest line for the files (and spend no time hashing them)"},
 		&cli.StringFlag{Name: "filter-file", Aliases: []string{"F"}, Usage: "read the filter expression from `FILE` (# starts a comment)"},
 	}
 }
@@ -71,6 +72,7 @@ type captureConfig struct {
 	readyFile  string
 	args       []string
 	rotate     rotate.Options // for -w FILE
+	noManifest bool           // --no-manifest
 	user       *account       // -Z: drop to this user; nil to stay
 }
 
@@ -189,6 +191,7 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 func parseRotation(c *cli.Context, cfg *captureConfig) error {
 	for _, f := range []struct{ name, flag string }{
 		{"file-size", "-C"}, {"rotate-seconds", "-G"}, {"file-count", "-W"}, {"postrotate-command", "-z"}, {"file-mode", "--file-mode"},
+		{"no-manifest", "--no-manifest"},
 	} {
 		if c.IsSet(f.name) && (cfg.write == "" || cfg.write == "-") {
 			return usagef("%s needs -w FILE: it applies to files, not to stdout", f.flag)
@@ -199,6 +202,7 @@ func parseRotation(c *cli.Context, cfg *captureConfig) error {
 	}
 	o := &cfg.rotate
 	o.Path = cfg.write
+	cfg.noManifest = c.Bool("no-manifest")
 	if c.IsSet("file-size") {
 		s := c.String("file-size")
 		n, err := parseFileSize(s)
@@ -480,20 +484,12 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 	run := newRunID()
 	var rec *manifestRecording
 	if cfg.write != "-" {
-		o := cfg.rotate
-		o.Warn = func(err error) { fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err)) }
-		mode := o.FileMode
-		if mode == 0 {
-			mode = rotate.DefaultFileMode
-		}
-		rec = &manifestRecording{rec: manifest.NewRecorder(run, mode), warn: o.Warn}
-		o.Finished = rec.finished
-		r, err := rotate.New(o)
+		r, m, err := openFiles(cfg, run, stderr)
 		if err != nil {
 			return output{}, err
 		}
-		out, closeOut, chown = rotation{r}, r.Close, r.Chown
-		if r.Regular() {
+		out, closeOut, chown, rec = rotation{r}, r.Close, r.Chown, m
+		if rec != nil {
 			// -Z: the user goes on appending to the manifest.
 			chown = func(uid, gid int) error {
 				if err := r.Chown(uid, gid); err != nil {
@@ -501,9 +497,6 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 				}
 				return rec.rec.Chown(filepath.Dir(r.Name()), uid, gid)
 			}
-		}
-		if !cfg.quiet && r.Regular() {
-			fmt.Fprintf(stderr, "lwtdump: run %s: every finished file is recorded in %s\n", run, manifest.Path(filepath.Dir(r.Name())))
 		}
 	}
 	w, err := writer.New(out, writer.Options{
@@ -522,6 +515,34 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 		rec.w = w
 	}
 	return output{w, func() error { return errors.Join(w.Close(), closeOut()) }, chown}, nil
+}
+
+// openFiles opens the files of -w FILE, rotated as -C, -G and -W say, and
+// unless --no-manifest (or for a device or a fifo) the recording of each
+// finished file in the manifest of its directory, for the run.
+func openFiles(cfg *captureConfig, run string, stderr io.Writer) (*rotate.Rotator, *manifestRecording, error) {
+	o := cfg.rotate
+	o.Warn = func(err error) { fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err)) }
+	mode := o.FileMode
+	if mode == 0 {
+		mode = rotate.DefaultFileMode
+	}
+	var rec *manifestRecording
+	if !cfg.noManifest {
+		rec = &manifestRecording{rec: manifest.NewRecorder(run, mode), warn: o.Warn}
+		o.Finished = rec.finished
+	}
+	r, err := rotate.New(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !r.Regular() {
+		return r, nil, nil // never reported as finished
+	}
+	if rec != nil && !cfg.quiet {
+		fmt.Fprintf(stderr, "lwtdump: run %s: every finished file is recorded in %s\n", run, manifest.Path(filepath.Dir(r.Name())))
+	}
+	return r, rec, nil
 }
 
 // checkOutputWritable refuses, once lwtdump has become the -Z user, an

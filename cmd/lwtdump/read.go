@@ -84,7 +84,7 @@ func parseRead(c *cli.Context, args []string) (*readConfig, error) {
 		{"interface", "-i"}, {"snaplen", "-s"}, {"netns", "--netns"}, {"table", "--table"}, {"buffer-size", "-B"},
 		{"ready-file", "--ready-file"}, {"state-dir", "--state-dir"}, {"file-size", "-C"}, {"rotate-seconds", "-G"},
 		{"file-count", "-W"}, {"postrotate-command", "-z"}, {"file-mode", "--file-mode"}, {"transport", "--transport"}, {"srv6-sid", "--srv6-sid"},
-		{"relinquish-privileges", "-Z"},
+		{"relinquish-privileges", "-Z"}, {"no-manifest", "--no-manifest"},
 	} {
 		if c.IsSet(f.name) {
 			if f.name == "interface" {

@@ -42,6 +42,7 @@ func TestRotationFlags(t *testing.T) {
 		{[]string{"-z", "gzip", "-w", "-"}, "-z needs -w FILE"},
 		{[]string{"-z", filepath.Join(dir, "missing"), "-w", out}, "no such program"},
 		{[]string{"--file-mode", "0600", "-w", "-"}, "--file-mode needs -w FILE"},
+		{[]string{"--no-manifest", "-w", "-"}, "--no-manifest needs -w FILE"},
 		{[]string{"--file-mode", "0800", "-w", out}, "--file-mode 0800: give permissions in octal"},
 		{[]string{"--file-mode", "01600", "-w", out}, "--file-mode 01600: give permissions in octal"},
 		{[]string{"-G", "1", "-w", out + "-%Q"}, "unknown conversion %Q"},

@@ -239,3 +239,51 @@ func TestReadDirectory(t *testing.T) {
 		t.Errorf("-r of an empty directory: exit code %d, %q", code, stderr)
 	}
 }
+
+// openFiles records the files in the manifest, announcing the run, unless
+// --no-manifest; a device is never recorded.
+func TestOpenFilesManifest(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		path       string
+		noManifest bool
+		quiet      bool
+		want       bool
+	}{
+		{"file", "out.pcapng", false, false, true},
+		{"quiet", "out.pcapng", false, true, true},
+		{"--no-manifest", "out.pcapng", true, false, false},
+		{"device", os.DevNull, false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := tc.path
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(dir, path)
+			}
+			var stderr bytes.Buffer
+			cfg := &captureConfig{write: path, rotate: rotate.Options{Path: path}, noManifest: tc.noManifest, quiet: tc.quiet}
+			r, rec, err := openFiles(cfg, "0123456789abcdef", &stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Write([]byte("data")); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			m, err := manifest.Read(manifest.Path(filepath.Dir(path)))
+			recorded := err == nil && len(m.Entries) == 1 && m.Entries[0].Run == "0123456789abcdef" && m.Entries[0].Size == 4
+			announced := strings.Contains(stderr.String(), "lwtdump: run 0123456789abcdef: every finished file is recorded in "+manifest.Path(dir)+"\n")
+			if recorded != tc.want || (rec != nil) != tc.want || announced != (tc.want && !tc.quiet) {
+				t.Errorf("recorded %v (%v), recording %v, announced %v (%q); want %v", recorded, err, rec != nil, announced, stderr.String(), tc.want)
+			}
+			if tc.path == os.DevNull {
+				if _, err := os.Stat(manifest.Path("/dev")); err == nil {
+					t.Errorf("a manifest in /dev")
+				}
+			}
+		})
+	}
+}
