@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,7 +54,10 @@ func TestIntegrity(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(ringDir, "ring.pcapng"), "-C", "1", "-W", "3", "-z", script)
-	const n = 4000
+	// About 725 requests of 1248 bytes a file: five files, so that the
+	// ring's oldest file left is ring.pcapng2, and name order is not the
+	// order of the capture.
+	const n = 3300
 	f := tb.startFlood(tb.h1, "2001:db8:20::1", n, "0.001", 1200)
 	if sent, recv := f.wait(); sent != n || recv != n {
 		t.Fatalf("ping: %d sent, %d received, want %d", sent, recv, n)
@@ -236,6 +240,14 @@ func readDirMatchesMergecap(t *testing.T, c *integrityCapture) {
 	}
 	if got != want {
 		t.Errorf("%s: -r DIR differs from mergecap -a of the files in sequence order", c.name)
+	}
+	if byName := slices.Sorted(slices.Values(c.files)); !slices.Equal(byName, c.files) {
+		if out, err := exec.Command("mergecap", append([]string{"-a", "-w", merged}, byName...)...).CombinedOutput(); err != nil {
+			t.Fatalf("mergecap: %v\n%s", err, out)
+		}
+		if _, inNameOrder, _ := runLwtdump(t, "-tttt", "-v", "-r", merged); inNameOrder == got {
+			t.Errorf("%s: the files in name order read as in sequence order", c.name)
+		}
 	}
 	if lines := strings.Count(got, "\n") / 3; uint64(lines) != c.kept { // -v: a line, the interface, the comment
 		t.Errorf("%s: -r DIR printed %d packets, the files hold %d", c.name, lines, c.kept)
