@@ -281,6 +281,12 @@ func TestVerify(t *testing.T) {
 			b, _ := os.ReadFile(Path(d))
 			appendTo(t, Path(d), strings.SplitAfter(string(b), "\n")[4])
 		}},
+		{name: "the oldest files pruned with their lines", intact: 2, overwritten: -1, mutate: func(t *testing.T, d string) {
+			os.Remove(filepath.Join(d, "r2")) // seq 3; seq 1 and 2 were overwritten
+			for range 3 {
+				editLine(t, d, 1, nil)
+			}
+		}},
 		{name: "no manifest", intact: 0, want: []finding{{Name, KindNoManifest}}, mutate: func(t *testing.T, d string) {
 			os.Remove(Path(d))
 		}},
@@ -313,8 +319,11 @@ func TestVerify(t *testing.T) {
 					t.Log(f)
 				}
 			}
-			if tc.overwritten == 0 {
+			switch tc.overwritten {
+			case 0:
 				tc.overwritten = 2
+			case -1:
+				tc.overwritten = 0
 			}
 			if tc.args == nil && tc.name != "no manifest" && rep.Overwritten != tc.overwritten {
 				t.Errorf("%d overwritten, want %d", rep.Overwritten, tc.overwritten)
