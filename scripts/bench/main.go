@@ -71,7 +71,7 @@ func main() {
 	// iperf3 puts a 32-bit datagram counter after two 32-bit time fields at
 	// the start of its UDP payload: ip6[40+8+8:4] over IPv6.
 	flag.StringVar(&c.filter, "filter", "ip6[56:4] % 100 = 0", "filter expression of the lwtdump-filter configuration (default: 1% of iperf3's datagrams)")
-	flag.StringVar(&c.only, "only", "", "run only these configurations, comma separated (none,tcpdump,lwtdump,lwtdump-perf,lwtdump-filter)")
+	flag.StringVar(&c.only, "only", "", "run only these configurations, comma separated (none,tcpdump,lwtdump,lwtdump-no-manifest,lwtdump-perf,lwtdump-filter)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the capture files (by default each is removed once counted)")
 	flag.Parse()
 	if err := run(c); err != nil {
@@ -99,7 +99,7 @@ func run(c config) error {
 	defer exec.Command(c.testbed, "down", name).Run()
 	tb := testbed{h1: name + "-h1", r1: name + "-r1", h2: name + "-h2"}
 
-	configs := []string{"none", "tcpdump", "lwtdump", "lwtdump-perf", "lwtdump-filter"}
+	configs := []string{"none", "tcpdump", "lwtdump", "lwtdump-no-manifest", "lwtdump-perf", "lwtdump-filter"}
 	if c.only != "" {
 		configs = strings.Split(c.only, ",")
 	}
@@ -136,7 +136,7 @@ func runOne(c config, tb testbed, cfg string, round int) (result, error) {
 	case "none":
 	case "tcpdump":
 		tool = exec.Command("ip", "netns", "exec", tb.r1, "tcpdump", "-i", "r1_h2", "-s", "0", "-n", "-w", file)
-	case "lwtdump", "lwtdump-perf", "lwtdump-filter":
+	case "lwtdump", "lwtdump-no-manifest", "lwtdump-perf", "lwtdump-filter":
 		file += "ng"
 		ready := filepath.Join(c.outDir, "ready")
 		os.Remove(ready)
@@ -144,8 +144,11 @@ func runOne(c config, tb testbed, cfg string, round int) (result, error) {
 		if c.lwtArgs != "" {
 			args = append(args, strings.Fields(c.lwtArgs)...)
 		}
-		if cfg == "lwtdump-perf" {
+		switch cfg {
+		case "lwtdump-perf":
 			args = append(args, "--transport", "perf")
+		case "lwtdump-no-manifest":
+			args = append(args, "--no-manifest")
 		}
 		if cfg == "lwtdump-filter" {
 			args = append(args, c.filter) // the expression goes last
