@@ -402,7 +402,20 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		ctx, stopWatch = watchReader(ctx, stdout)
 		defer stopWatch()
 	}
-	sink, finish := out.sink, out.finish
+	sink, finish := testSink(out.sink), out.finish
+	// A panic (a bug) still ends the capture as a signal would: routes
+	// restored, the file finished with its statistics, the summary printed;
+	// then the panic goes on, with its stack, and exit code 2.
+	defer func() {
+		if r := recover(); r != nil {
+			capture.Detach()
+			finish()
+			if !cfg.noSummary {
+				printSummary(stderr, capture, cfg.verbose)
+			}
+			panic(r)
+		}
+	}()
 	if !cfg.quiet {
 		for _, a := range capture.Attachments() {
 			fmt.Fprintf(stderr, "lwtdump: capturing at %s (cookie %#x), snaplen %d bytes\n", a.Name(), a.Cookie, a.Snaplen)

@@ -2,10 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,23 +36,56 @@ func TestSIGHUP(t *testing.T) {
 	}
 }
 
-// A panic while capturing still restores the routes before the process dies.
+// A panic, before the first packet or in the middle of a capture, ends it
+// as a signal would: the routes restored, no state left, the file finished
+// with a statistics block per interface (capinfos reads it), the summary
+// printed; then the panic goes on with exit code 2.
 func TestPanicRestoresRoutes(t *testing.T) {
-	tb := newTestbed(t)
-	before := tb.routes(tb.r1)
-	out := filepath.Join(t.TempDir(), "out.pcapng")
-	cmd := exec.Command(lwtdumpBinary(t), "--state-dir", tb.stateDir, "-i", "2001:db8:20::/48", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", out)
-	cmd.Env = append(os.Environ(), "LWTDUMP_TEST_PANIC=capturing")
-	stderr, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(stderr), "panic: test panic at capturing") {
-		t.Fatalf("exit %v, want the panic's exit code 2\n%s", err, stderr)
+	for _, tc := range []struct {
+		point   string // LWTDUMP_TEST_PANIC
+		packets int    // written before the panic
+	}{
+		{"capturing", 0},
+		{"sample:20", 20},
+	} {
+		t.Run(tc.point, func(t *testing.T) {
+			tb := newTestbed(t)
+			before := tb.routes(tb.r1)
+			out := filepath.Join(t.TempDir(), "out.pcapng")
+			t.Setenv("LWTDUMP_TEST_PANIC", tc.point)
+			args := []string{"-i", "2001:db8:20::/48", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", out}
+			var code int
+			var stderr string
+			if tc.packets == 0 {
+				code, _, stderr = runLwtdumpCommand(t, exec.Command(lwtdumpBinary(t), append([]string{"--state-dir", tb.stateDir}, args...)...), args)
+			} else {
+				p := tb.startLwtdump(args...)
+				tb.pingEvery(tb.h1, "2001:db8:20::1", tc.packets+10, "0.02")
+				code, stderr = p.wait(), p.stderr.String()
+			}
+			if code != 2 || !strings.Contains(stderr, "panic: test panic at") {
+				t.Fatalf("exit code %d, want the panic's exit code 2\n%s", code, stderr)
+			}
+			tb.requireRoutes(tb.r1, before)
+			if left := tb.stateFiles(); len(left) != 0 {
+				t.Errorf("state files left: %v", left)
+			}
+			if want := fmt.Sprintf("%d packets captured, 0 dropped\n", tc.packets); !strings.Contains(stderr, want) {
+				t.Errorf("no summary %q in stderr:\n%s", want, stderr)
+			}
+			// SHB, two IDBs, the packets, two ISBs: a finished file.
+			types := blocks(t, out)
+			want := []uint32{blockSHB, blockIDB, blockIDB}
+			for range tc.packets {
+				want = append(want, blockEPB)
+			}
+			want = append(want, blockISB, blockISB)
+			if !slices.Equal(types, want) {
+				t.Errorf("blocks %v, want %v", types, want)
+			}
+			capinfos(t, out)
+		})
 	}
-	tb.requireRoutes(tb.r1, before)
-	if left := tb.stateFiles(); len(left) != 0 {
-		t.Errorf("state files left: %v", left)
-	}
-	capinfos(t, out) // the section header and interfaces were written, and stay valid
 }
 
 // SIGKILL while packets stream in: the file holds every complete record up

@@ -5,6 +5,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+
+	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/writer/sample"
 )
 
 // testHook panics at the named point when LWTDUMP_TEST_PANIC names it. It
@@ -14,4 +19,28 @@ func testHook(point string) {
 	if os.Getenv("LWTDUMP_TEST_PANIC") == point {
 		panic(fmt.Sprintf("test panic at %s", point))
 	}
+}
+
+// testSink returns sink, or with LWTDUMP_TEST_PANIC=sample:N a sink that
+// panics on the sample after N were written, in the middle of a capture.
+func testSink(sink bpf.Sink) bpf.Sink {
+	n, err := strconv.Atoi(strings.TrimPrefix(os.Getenv("LWTDUMP_TEST_PANIC"), "sample:"))
+	if err != nil || !strings.HasPrefix(os.Getenv("LWTDUMP_TEST_PANIC"), "sample:") {
+		return sink
+	}
+	return &panickingSink{Sink: sink, left: n}
+}
+
+// panickingSink panics once left samples were written.
+type panickingSink struct {
+	bpf.Sink
+	left int
+}
+
+func (p *panickingSink) WriteSample(s *sample.Sample) error {
+	if p.left == 0 {
+		panic("test panic at a sample")
+	}
+	p.left--
+	return p.Sink.WriteSample(s)
 }
