@@ -227,6 +227,9 @@ func (r *Reader) readUntilDeadline(sink Sink, limit uint64, flushBy time.Time) e
 			}
 		}
 		raw, lost, cpu, err := r.next()
+		if err == nil {
+			err = testReadError(r.written)
+		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			r.clock = NewClock()
 			return sink.Flush(time.Now())

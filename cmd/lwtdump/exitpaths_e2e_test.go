@@ -73,19 +73,54 @@ func TestPanicRestoresRoutes(t *testing.T) {
 			if want := fmt.Sprintf("%d packets captured, 0 dropped\n", tc.packets); !strings.Contains(stderr, want) {
 				t.Errorf("no summary %q in stderr:\n%s", want, stderr)
 			}
-			// SHB, two IDBs, the packets, two ISBs: a finished file.
-			types := blocks(t, out)
-			want := []uint32{blockSHB, blockIDB, blockIDB}
-			for range tc.packets {
-				want = append(want, blockEPB)
-			}
-			want = append(want, blockISB, blockISB)
-			if !slices.Equal(types, want) {
-				t.Errorf("blocks %v, want %v", types, want)
-			}
-			capinfos(t, out)
+			requireFinished(t, out, 2, tc.packets)
 		})
 	}
+}
+
+// requireFinished checks that file is a finished capture of interfaces
+// attachments holding packets packets: the section header, the interfaces,
+// the packets, a statistics block per interface; and that capinfos reads it.
+func requireFinished(t *testing.T, file string, interfaces, packets int) {
+	t.Helper()
+	want := []uint32{blockSHB}
+	for range interfaces {
+		want = append(want, blockIDB)
+	}
+	for range packets {
+		want = append(want, blockEPB)
+	}
+	for range interfaces {
+		want = append(want, blockISB)
+	}
+	if types := blocks(t, file); !slices.Equal(types, want) {
+		t.Errorf("blocks %v, want %v", types, want)
+	}
+	capinfos(t, file)
+}
+
+// An error in the reader, after 20 packets, ends the capture with exit code
+// 1 and one line naming it: the routes restored, no state left, the file
+// finished with its 20 packets, the summary printed.
+func TestReaderError(t *testing.T) {
+	tb := newTestbed(t)
+	before := tb.routes(tb.r1)
+	out := filepath.Join(t.TempDir(), "out.pcapng")
+	t.Setenv("LWTDUMP_TEST_READ_ERROR", "20")
+	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
+	tb.pingEvery(tb.h1, "2001:db8:20::1", 30, "0.02")
+	if code := p.wait(); code != 1 {
+		t.Fatalf("exit code %d, want 1\nstderr: %s", code, p.stderr.String())
+	}
+	tb.requireRoutes(tb.r1, before)
+	if left := tb.stateFiles(); len(left) != 0 {
+		t.Errorf("state files left: %v", left)
+	}
+	stderr := p.stderr.String()
+	if !strings.Contains(stderr, "20 packets captured, 0 dropped\n") || !strings.HasSuffix(stderr, "\nlwtdump: read samples: test error in the reader\n") {
+		t.Errorf("want the summary, then one line naming the error; stderr:\n%s", stderr)
+	}
+	requireFinished(t, out, 1, 20)
 }
 
 // SIGKILL while packets stream in: the file holds every complete record up
