@@ -7,5 +7,5 @@
 # -duration, -length, -rate, -lwtdump-args, -filter, -only). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x ./lwtdump ] || go build -o lwtdump ./cmd/lwtdump
+go build -o lwtdump ./cmd/lwtdump # always the source as it is
 exec go run ./scripts/bench "$@"

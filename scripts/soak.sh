@@ -13,7 +13,7 @@ duration=${1:-600}
 shift || true
 rotation=("$@")
 [ ${#rotation[@]} -gt 0 ] || rotation=(-C 2 -W 10)
-[ -x ./lwtdump ] || go build -o lwtdump ./cmd/lwtdump
+go build -o lwtdump ./cmd/lwtdump # always the source as it is
 
 name=lwtsoak$$
 work=$(mktemp -d)
