@@ -341,3 +341,31 @@ func TestSummaryOtherLinkTypes(t *testing.T) {
 		t.Errorf("cut IP header: %q", got)
 	}
 }
+
+// FuzzWritePacket prints arbitrary bytes as a packet of each link type the
+// reader meets, with every option on: printing never panics, and the first
+// line is one line.
+func FuzzWritePacket(f *testing.F) {
+	for _, s := range writertest.Samples() {
+		f.Add(s.Data, uint32(len(s.Data)), uint8(0))
+	}
+	f.Add([]byte{0x60, 0, 0, 0, 0, 8, 17, 64}, uint32(48), uint8(0))
+	f.Add([]byte{0x45, 0, 0, 20, 0, 0, 0x20, 0, 64, 6}, uint32(20), uint8(1))
+	linkTypes := []layers.LinkType{layers.LinkTypeRaw, layers.LinkTypeEthernet, layers.LinkTypeIPv4, layers.LinkTypeIPv6, layers.LinkTypeLinuxSLL, layers.LinkTypeNull}
+	f.Fuzz(func(t *testing.T, data []byte, origLen uint32, link uint8) {
+		for _, verbose := range []int{0, 2} {
+			var out bytes.Buffer
+			p := NewPrinterWithOptions(&out, nil, Options{Time: TimeDate, Location: time.UTC, Verbose: verbose, Hex: true})
+			pkt := Packet{Time: 1, Hook: "lwt_xmit", LinkType: linkTypes[int(link)%len(linkTypes)], Data: data, OrigLen: origLen, Interface: "i", Comments: [][]byte{data}}
+			if err := p.WritePacket(&pkt); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Flush(time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			if first, _, _ := bytes.Cut(out.Bytes(), []byte("\n")); !bytes.HasPrefix(first, []byte("1970-01-01 00:00:00.000000 lwt_xmit ")) {
+				t.Fatalf("first line %q", first)
+			}
+		}
+	})
+}
