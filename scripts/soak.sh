@@ -38,11 +38,12 @@ ip netns exec "$name-h1" iperf3 -c 2001:db8:20::1 -u -b 20M -l 1000 -t "$duratio
 client=$!
 
 sample() {
-	local rss fds files
+	local rss anon fds files
 	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	anon=$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status") # rss less the mapped ring buffer
 	fds=$(ls "/proc/$pid/fd" | wc -l)
 	files=$(ls "$work" | grep -c pcapng || true)
-	printf '%6ds  rss %6d KiB  fds %3d  files on disk %3d\n' "$1" "$rss" "$fds" "$files"
+	printf '%6ds  rss %6d KiB (anonymous %6d KiB)  fds %3d  files on disk %3d\n' "$1" "$rss" "$anon" "$fds" "$files"
 	echo "$1 $rss $fds" >>"$work/samples"
 }
 sleep 10
