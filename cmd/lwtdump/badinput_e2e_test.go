@@ -29,6 +29,9 @@ func TestBadCommandLines(t *testing.T) {
 	os.WriteFile(notADir, []byte("x"), 0o600)
 	garbage := filepath.Join(dir, "garbage.pcapng")
 	os.WriteFile(garbage, []byte("this is not a capture, but it is long enough to be read as one"), 0o600)
+	noCaptures := filepath.Join(dir, "notes") // -r of a directory reads its captures: here there are none
+	os.Mkdir(noCaptures, 0o700)
+	os.WriteFile(filepath.Join(noCaptures, "notes.txt"), []byte("not a capture\n"), 0o600)
 	out := filepath.Join(dir, "out.pcapng")
 	ns := []string{"--netns", tb.r1}
 	route := []string{"-i", "2001:db8:20::/48"}
@@ -77,6 +80,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"route with a seg6 encap", append(ns, "-i", "2001:db8:30::/48"), 2, "already has an encap (seg6)"},
 		{"multipath route", append(ns, "-i", "2001:db8:31::/48"), 2, "is multipath"},
 		{"garbage capture file", []string{"-r", garbage}, 1, "not a pcap or pcapng capture"},
+		{"directory without captures", []string{"-r", noCaptures}, 2, "the directory holds no capture"},
 		{"missing capture file", []string{"-r", filepath.Join(dir, "missing.pcapng")}, 1, "no such file or directory"},
 		{"read and capture at once", []string{"-r", garbage, "-i", "2001:db8:20::/48"}, 2, "-r and -i are mutually exclusive"},
 		{"unknown user", append(route, "-Z", "no-such-user-lwtdump"), 2, "-Z no-such-user-lwtdump: no such user"},
