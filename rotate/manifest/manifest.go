@@ -76,8 +76,18 @@ type Recorder struct {
 	prev     [32]byte
 	hasPrev  bool
 	recorded map[string]int  // file path -> sequence number of the run's last file of that name
+	order    []string        // the paths in recorded, a ring of at most maxRecorded
+	oldest   int             // index in order of the oldest path once the ring is full
 	synced   map[string]bool // directories whose manifest entry is on disk
 }
+
+// maxRecorded bounds the file names a Recorder remembers for Overwrites, so
+// that a capture of weeks with -G keeps its memory flat: a -W ring (of up to
+// this many files) or a strftime name that comes back within this many
+// files is told exactly; a name that comes back later is recorded without
+// Overwrites, which lwtdump verify does not need (it follows the manifest's
+// order).
+const maxRecorded = 1 << 15
 
 // NewRecorder records the files of run. A manifest it creates gets mode.
 func NewRecorder(run string, mode fs.FileMode) *Recorder {
@@ -107,8 +117,23 @@ func (r *Recorder) Record(f rotate.File, c Contents) (Entry, error) {
 	}
 	e.Overwrites = r.recorded[f.Name]
 	r.prev, r.hasPrev = f.SHA256, true
-	r.recorded[f.Name] = c.Seq
+	r.remember(f.Name, c.Seq)
 	return e, r.append(filepath.Dir(f.Name), e)
+}
+
+// remember records that the run's file seq is named path, forgetting the
+// oldest name beyond maxRecorded.
+func (r *Recorder) remember(path string, seq int) {
+	if _, ok := r.recorded[path]; !ok {
+		if len(r.order) < maxRecorded {
+			r.order = append(r.order, path)
+		} else {
+			delete(r.recorded, r.order[r.oldest])
+			r.order[r.oldest] = path
+			r.oldest = (r.oldest + 1) % maxRecorded
+		}
+	}
+	r.recorded[path] = seq
 }
 
 // append writes e as one line to the manifest of dir.

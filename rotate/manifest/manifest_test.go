@@ -440,3 +440,32 @@ func editLine(t *testing.T, dir string, n int, edit func(*Entry)) {
 	}
 	write(t, Path(dir), strings.Join(lines, ""))
 }
+
+// The names a Recorder remembers for Overwrites stay bounded however many
+// files a capture finishes: a ring of names is told exactly, and beyond
+// maxRecorded new names the oldest are forgotten.
+func TestRecorderRemembersBoundedNames(t *testing.T) {
+	r := NewRecorder("run", 0o600)
+	seq := 0
+	for range 3 { // a ring of 10 names, three times round
+		for i := range 10 {
+			seq++
+			r.remember(fmt.Sprintf("/cap/ring%d", i), seq)
+		}
+	}
+	if len(r.recorded) != 10 || r.recorded["/cap/ring0"] != 21 || r.recorded["/cap/ring9"] != 30 {
+		t.Fatalf("ring: %d names, ring0 seq %d, ring9 seq %d; want 10, 21, 30", len(r.recorded), r.recorded["/cap/ring0"], r.recorded["/cap/ring9"])
+	}
+	for i := range 2*maxRecorded + 5 { // names that never come back, as with -G
+		seq++
+		r.remember(fmt.Sprintf("/cap/%d", i), seq)
+	}
+	if len(r.recorded) != maxRecorded || len(r.order) != maxRecorded {
+		t.Fatalf("%d names remembered, order of %d; want %d", len(r.recorded), len(r.order), maxRecorded)
+	}
+	last := fmt.Sprintf("/cap/%d", 2*maxRecorded+4)
+	firstKept := fmt.Sprintf("/cap/%d", maxRecorded+5)
+	if r.recorded[last] != seq || r.recorded[firstKept] == 0 || r.recorded["/cap/ring0"] != 0 || r.recorded[fmt.Sprintf("/cap/%d", maxRecorded+4)] != 0 {
+		t.Fatalf("not the newest %d names: newest %d, first kept %d", maxRecorded, r.recorded[last], r.recorded[firstKept])
+	}
+}
