@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -402,19 +403,30 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		ctx, stopWatch = watchReader(ctx, stdout)
 		defer stopWatch()
 	}
-	sink, finish := testSink(out.sink), out.finish
-	// A panic (a bug) still ends the capture as a signal would: routes
-	// restored, the file finished with its statistics, the summary printed;
-	// then the panic goes on, with its stack, and exit code 2.
-	defer func() {
-		if r := recover(); r != nil {
-			capture.Detach()
-			finish()
-			if !cfg.noSummary {
-				printSummary(stderr, capture, cfg.verbose)
-			}
-			panic(r)
+	sink, finish := testSink(out.sink), sync.OnceValue(out.finish)
+	summarized := cfg.noSummary
+	summary := func() error {
+		if !summarized {
+			summarized = true
+			printSummary(stderr, capture, cfg.verbose)
 		}
+		return nil
+	}
+	// A panic (a bug) while capturing still ends the capture as a signal
+	// would: routes restored, the file finished with its statistics, the
+	// summary printed, each step's error said; then the panic goes on, with
+	// its stack, and exit code 2.
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		for _, step := range []func() error{capture.Detach, finish, summary} {
+			if err := try(step); err != nil {
+				fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err))
+			}
+		}
+		panic(r)
 	}()
 	if !cfg.quiet {
 		for _, a := range capture.Attachments() {
@@ -443,10 +455,19 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	if errors.Is(runErr, writer.ErrDone) && !cfg.quiet {
 		fmt.Fprintf(stderr, "lwtdump: file limit reached: %d files\n", cfg.rotate.Count)
 	}
-	if !cfg.noSummary {
-		printSummary(stderr, capture, cfg.verbose)
-	}
+	summary()
 	return captureError(runErr, finishErr)
+}
+
+// try runs step, and turns a panic in it into an error, so that the steps
+// after a panic all run.
+func try(step func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return step()
 }
 
 // captureError is what the end of a capture means for the exit code. The

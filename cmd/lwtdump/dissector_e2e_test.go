@@ -32,14 +32,14 @@ func TestDissectorFields(t *testing.T) {
 	// What the testbed says: the route and its device, and the packet's
 	// device as each hook sees it (the input device at lwt_in).
 	routes := map[string]bool{"2001:db8:20::/48": true, "203.0.113.0/24": true}
-	ifindex := map[string]string{
+	wantIfindex := map[string]string{
 		"lwt_in":   fmt.Sprint(tb.ifindex(tb.r1, "r1_h1")),
 		"lwt_xmit": fmt.Sprint(tb.ifindex(tb.r1, "r1_h2")),
 	}
 	wantSel := 0
 	for _, r := range all {
-		if !routes[r[3]] || r[4] != "r1_h2" || r[5] != ifindex[r[1]] {
-			t.Errorf("fields %q: want a route of the capture, dev r1_h2, ifindex %s", r[1:], ifindex[r[1]])
+		if !routes[r[3]] || r[4] != "r1_h2" || r[5] != wantIfindex[r[1]] {
+			t.Errorf("fields %q: want a route of the capture, dev r1_h2, ifindex %s", r[1:], wantIfindex[r[1]])
 		}
 		comment := r[0]
 		var hook, cookie, route, dev, ifindex, cpu, mark string

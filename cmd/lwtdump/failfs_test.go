@@ -42,6 +42,7 @@ func mountFailing(t *testing.T, budget int64) (mnt, backing string) {
 	t.Cleanup(func() {
 		if err := server.Unmount(); err != nil {
 			t.Errorf("unmount %s: %v", mnt, err)
+			syscall.Unmount(mnt, syscall.MNT_DETACH) // never leave a mount behind
 		}
 	})
 	return mnt, backing

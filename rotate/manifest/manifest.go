@@ -82,11 +82,11 @@ type Recorder struct {
 }
 
 // maxRecorded bounds the file names a Recorder remembers for Overwrites, so
-// that a capture of weeks with -G keeps its memory flat: a -W ring (of up to
-// this many files) or a strftime name that comes back within this many
-// files is told exactly; a name that comes back later is recorded without
-// Overwrites, which lwtdump verify does not need (it follows the manifest's
-// order).
+// that a capture of weeks with -G keeps its memory flat. A run that uses at
+// most this many names (a -W ring, a strftime name that repeats) is told
+// exactly; beyond that, the names first written longest ago are forgotten,
+// and a file that replaces one of them is recorded without Overwrites,
+// which lwtdump verify does not need (it follows the manifest's order).
 const maxRecorded = 1 << 15
 
 // NewRecorder records the files of run. A manifest it creates gets mode.
@@ -121,8 +121,8 @@ func (r *Recorder) Record(f rotate.File, c Contents) (Entry, error) {
 	return e, r.append(filepath.Dir(f.Name), e)
 }
 
-// remember records that the run's file seq is named path, forgetting the
-// oldest name beyond maxRecorded.
+// remember records that the run's file seq is named path; beyond
+// maxRecorded names it forgets the one first written longest ago.
 func (r *Recorder) remember(path string, seq int) {
 	if _, ok := r.recorded[path]; !ok {
 		if len(r.order) < maxRecorded {
