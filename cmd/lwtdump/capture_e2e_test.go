@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // A capture of an existing IPv6 route: every echo request once, with its
@@ -41,15 +39,7 @@ func TestCaptureExistingRouteIPv6(t *testing.T) {
 			}
 
 			// pcapgo: one interface, raw IP, n packets with the exact comment.
-			f, err := os.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r := ngReader(t, out)
 			var seqs []int
 			for {
 				data, ci, opts, err := r.ReadPacketDataWithOptions()

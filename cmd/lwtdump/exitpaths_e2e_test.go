@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -12,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // SIGHUP ends a capture like SIGINT and SIGTERM: routes restored, file
@@ -143,15 +140,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 	flood.Wait()
 
 	// pcapgo: complete records, then at most a cut record at the end.
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := ngReader(t, out)
 	complete := 0
 	for {
 		_, _, err := r.ReadPacketData()

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // With the expression 'udp' on a route that carries UDP and ICMPv6, only
@@ -57,15 +55,7 @@ func TestCaptureFilter(t *testing.T) {
 	if want := fmt.Sprintf("%d|0|%d|%d", pings+datagrams, datagrams, datagrams); len(isb) != 1 || isb[0] != want {
 		t.Errorf("interface statistics: %q, want one block %q (received|dropped|accepted|delivered)", isb, want)
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := ngReader(t, out)
 	if _, _, err := r.ReadPacketData(); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -13,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Two attachments at once (one route, hooks in and xmit): each packet sits on
@@ -120,15 +117,7 @@ func TestTimestampsAgreeWithSystemClock(t *testing.T) {
 
 func packetTimes(t *testing.T, file string) []time.Time {
 	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := ngReader(t, file)
 	var times []time.Time
 	for {
 		_, ci, err := r.ReadPacketData()

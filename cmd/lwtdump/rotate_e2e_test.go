@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/lwtdump/lwtdump/rotate/manifest"
 )
 
@@ -399,15 +398,7 @@ func TestRotateDiskFull(t *testing.T) {
 // failing the test unless the file ends cleanly after a whole packet.
 func pcapgoCount(t *testing.T, file string) int {
 	t.Helper()
-	r, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ng, err := pcapgo.NewNgReader(r, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
+	ng := ngReader(t, file)
 	for n := 0; ; n++ {
 		if _, _, err := ng.ReadPacketData(); errors.Is(err, io.EOF) {
 			return n

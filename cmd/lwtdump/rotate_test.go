@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/writer"
 	"github.com/lwtdump/lwtdump/writer/sample"
@@ -144,14 +142,7 @@ func TestWriterIntoRotation(t *testing.T) {
 	for _, name := range []string{"out", "out1", "out2", "out3", "out4"}[:len(files)] {
 		path := filepath.Join(dir, name)
 		requireComplete(t, path, true)
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ng, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		ng := ngReader(t, path)
 		for {
 			b, _, err := ng.ReadPacketData()
 			if errors.Is(err, io.EOF) {
@@ -165,7 +156,6 @@ func TestWriterIntoRotation(t *testing.T) {
 			}
 			next++
 		}
-		f.Close()
 	}
 	if next != 40 {
 		t.Errorf("%d packets in the files, want 40", next)

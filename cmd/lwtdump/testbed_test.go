@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 var (
@@ -490,4 +492,20 @@ func capinfos(t *testing.T, file string, args ...string) string {
 		t.Fatalf("capinfos %s: %v\n%s", file, err, out)
 	}
 	return string(out)
+}
+
+// ngReader opens file with pcapgo's pcapng reader, failing the test unless
+// it starts as a pcapng file; the file is closed when the test ends.
+func ngReader(t *testing.T, file string) *pcapgo.NgReader {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return r
 }
