@@ -72,24 +72,7 @@ func TestSampleLikeRecord(t *testing.T) {
 			}
 		}
 		p.Flush(time.Time{})
-		r, err := pcapread.NewReader(bytes.NewReader(writertest.Bytes()), "test.pcapng")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p = NewPrinterWithOptions(&read, nil, opts)
-		for {
-			rec, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.WriteRecord(rec); err != nil {
-				t.Fatal(err)
-			}
-		}
-		p.Flush(time.Time{})
+		printCapture(t, NewPrinterWithOptions(&read, nil, opts), writertest.Bytes(), "test.pcapng")
 		if live.String() != read.String() {
 			t.Errorf("options %+v: live\n%s\nread back\n%s", opts, live.String(), read.String())
 		}
@@ -259,24 +242,7 @@ func TestMatchesTcpdump(t *testing.T) {
 			}
 			var got bytes.Buffer
 			tc.opts.Location = time.UTC
-			p := NewPrinterWithOptions(&got, nil, tc.opts)
-			r, err := pcapread.NewReader(bytes.NewReader(mustRead(t, file)), file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for {
-				rec, err := r.Next()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := p.WriteRecord(rec); err != nil {
-					t.Fatal(err)
-				}
-			}
-			p.Flush(time.Time{})
+			printCapture(t, NewPrinterWithOptions(&got, nil, tc.opts), mustRead(t, file), file)
 			wl, gl := strings.Split(string(want), "\n"), strings.Split(got.String(), "\n")
 			for i := range max(len(wl), len(gl)) {
 				var w, g string
@@ -340,6 +306,28 @@ func TestSummaryOtherLinkTypes(t *testing.T) {
 	if got := Summary([]byte{0x45, 0}, 2); got != "IP  [|ip]" {
 		t.Errorf("cut IP header: %q", got)
 	}
+}
+
+// printCapture prints every record of the capture data, named name, with p.
+func printCapture(t *testing.T, p *Printer, data []byte, name string) {
+	t.Helper()
+	r, err := pcapread.NewReader(bytes.NewReader(data), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.WriteRecord(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Flush(time.Time{})
 }
 
 // FuzzWritePacket prints arbitrary bytes as a packet of each link type the
