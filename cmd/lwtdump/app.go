@@ -35,8 +35,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if isExtcapCall(args) {
 		return runExtcap(args, stdout, stderr)
 	}
-	app := newApp(stdout, stderr)
-	err := app.Run(args)
+	return exitCode(newApp(stdout, stderr).Run(args), stderr)
+}
+
+// exitCode prints err, unless it is nil or already reported, as one line on
+// stderr, and returns the exit code it means.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}

@@ -13,7 +13,6 @@ package main
 //	lwtdump --extcap-interface lwtdump --capture --fifo PATH [--extcap-capture-filter F] [options]
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,17 +74,7 @@ func runExtcap(args []string, stdout, stderr io.Writer) int {
 			args[i] = "--extcap-version="
 		}
 	}
-	app := newExtcapApp(stdout, stderr)
-	err := app.Run(args)
-	if err == nil {
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err))
-	var ue usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitFailure
+	return exitCode(newExtcapApp(stdout, stderr).Run(args), stderr)
 }
 
 func newExtcapApp(stdout, stderr io.Writer) *cli.App {
