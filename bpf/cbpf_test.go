@@ -1,110 +1,22 @@
 package bpf
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
-	"errors"
-	"io"
 	"net/netip"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/lwtdump/lwtdump/bpf/filter"
+	"github.com/lwtdump/lwtdump/bpf/filter/filtertest"
 	"github.com/lwtdump/lwtdump/writer/sample"
 )
-
-// The oracle's capture and expression table live with the compiler.
-const (
-	mixedPcap   = "filter/testdata/mixed.pcap"
-	expressions = "filter/testdata/expressions.txt"
-)
-
-var mixedEpoch = time.Unix(1700000000, 0)
 
 func requireKernel(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("kernel test: needs root to load eBPF programs (run `sudo make test`)")
-	}
-}
-
-type record struct {
-	data    []byte
-	origLen int
-}
-
-func readRecords(t *testing.T) []record {
-	t.Helper()
-	f, err := os.Open(mixedPcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rs []record
-	for {
-		data, ci, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			return rs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs = append(rs, record{append([]byte(nil), data...), ci.Length})
-	}
-}
-
-func readExpressions(t *testing.T) []string {
-	t.Helper()
-	f, err := os.Open(expressions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var exprs []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
-			exprs = append(exprs, line)
-		}
-	}
-	return exprs
-}
-
-// tcpdumpSelect returns, for each packet of mixed.pcap, whether tcpdump
-// selects it with expr.
-func tcpdumpSelect(t *testing.T, expr string, n int) []bool {
-	t.Helper()
-	cmd := exec.Command("tcpdump", "-r", mixedPcap, "-w", "-", "--", expr)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tcpdump %q: %v: %s", expr, err, stderr.String())
-	}
-	r, err := pcapgo.NewReader(bytes.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sel := make([]bool, n)
-	for {
-		_, ci, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			return sel
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		sel[int(ci.Timestamp.Sub(mixedEpoch).Seconds())] = true
 	}
 }
 
@@ -123,7 +35,7 @@ func frame(pkt []byte) []byte {
 
 // kernelSelect runs the capture program on each packet and reports which
 // ones it did not count as filtered.
-func kernelSelect(t *testing.T, c *Collection, prog *ebpf.Program, id uint32, recs []record) []bool {
+func kernelSelect(t *testing.T, c *Collection, prog *ebpf.Program, id uint32, recs []filtertest.Packet) []bool {
 	t.Helper()
 	sel := make([]bool, len(recs))
 	for i, r := range recs {
@@ -131,7 +43,7 @@ func kernelSelect(t *testing.T, c *Collection, prog *ebpf.Program, id uint32, re
 		if err != nil {
 			t.Fatal(err)
 		}
-		ret, err := prog.Run(&ebpf.RunOptions{Data: frame(r.data)})
+		ret, err := prog.Run(&ebpf.RunOptions{Data: frame(r.Data)})
 		if err != nil {
 			t.Fatalf("packet %d: test run: %v", i, err)
 		}
@@ -158,28 +70,28 @@ func TestFilterInKernel(t *testing.T) {
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		t.Skip("tcpdump is not installed: it is the reference (apt-get install tcpdump)")
 	}
-	recs := readRecords(t)
+	recs := filtertest.Packets(t)
 	c, err := NewCollection(ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var whole []record // the kernel sees whole packets only
+	var whole []filtertest.Packet // the kernel sees whole packets only
 	var index []int
 	for i, r := range recs {
-		if r.origLen == len(r.data) {
+		if r.Whole() {
 			whole = append(whole, r)
 			index = append(index, i)
 		}
 	}
 	id := uint32(0)
-	for _, expr := range readExpressions(t) {
+	for _, expr := range filtertest.Expressions(t) {
 		t.Run(expr, func(t *testing.T) {
 			prog, err := filter.Compile(expr)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := tcpdumpSelect(t, expr, len(recs))
+			want := filtertest.TcpdumpSelect(t, filtertest.Pcap, expr, len(recs))
 			// Direct packet reads, and bpf_skb_load_bytes only.
 			for _, direct := range []bool{true, false} {
 				if c.filter, err = translateFilter(prog, direct); err != nil {
@@ -205,9 +117,9 @@ func TestFilterInKernel(t *testing.T) {
 // program is accepted by the verifier with and without a filter.
 func TestFilterHooks(t *testing.T) {
 	requireKernel(t)
-	var recs []record
-	for _, r := range readRecords(t) {
-		if r.origLen == len(r.data) {
+	var recs []filtertest.Packet
+	for _, r := range filtertest.Packets(t) {
+		if r.Whole() {
 			recs = append(recs, r)
 		}
 	}
@@ -247,7 +159,7 @@ func TestFilterHooks(t *testing.T) {
 				if sel[i] {
 					n++
 				}
-				if sel[i] != m.Match(r.data) {
+				if sel[i] != m.Match(r.Data) {
 					t.Errorf("%q at %s, packet %d: kernel selects %v, the matcher %v", expr, h, i, sel[i], !sel[i])
 				}
 			}

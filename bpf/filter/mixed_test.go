@@ -11,6 +11,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/lwtdump/lwtdump/bpf/filter/filtertest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/mixed.pcap from the packets built here")
@@ -20,10 +21,8 @@ var update = flag.Bool("update", false, "rewrite testdata/mixed.pcap from the pa
 // IPv4 options and fragments (first and later); IPv6 fragment, hop-by-hop,
 // destination-options and SRv6 routing headers; multicast and broadcast;
 // truncated packets and records cut short by a snaplen. Packet i has the
-// timestamp mixedEpoch + i seconds, which identifies it in tcpdump's output.
+// timestamp filtertest.Epoch + i seconds, which identifies it in tcpdump's output.
 const mixedPcap = "testdata/mixed.pcap"
-
-var mixedEpoch = time.Unix(1700000000, 0)
 
 type rawPacket struct {
 	name    string
@@ -279,33 +278,6 @@ func mixedPackets(t *testing.T) []rawPacket {
 	return ps
 }
 
-// readMixed reads testdata/mixed.pcap.
-func readMixed(t *testing.T) []rawPacket {
-	t.Helper()
-	f, err := os.Open(mixedPcap)
-	if err != nil {
-		t.Fatalf("%v (go test -run TestMixedPcap -update writes it)", err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ps []rawPacket
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		p := rawPacket{data: append([]byte(nil), data...)}
-		if ci.Length != ci.CaptureLength {
-			p.origLen = ci.Length
-		}
-		ps = append(ps, p)
-	}
-	return ps
-}
-
 func writePcap(t *testing.T, ps []rawPacket) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -318,7 +290,7 @@ func writePcap(t *testing.T, ps []rawPacket) []byte {
 		if p.origLen != 0 {
 			orig = p.origLen
 		}
-		ci := gopacket.CaptureInfo{Timestamp: mixedEpoch.Add(time.Duration(i) * time.Second), CaptureLength: len(p.data), Length: orig}
+		ci := gopacket.CaptureInfo{Timestamp: filtertest.Epoch.Add(time.Duration(i) * time.Second), CaptureLength: len(p.data), Length: orig}
 		if err := w.WritePacket(ci, p.data); err != nil {
 			t.Fatal(err)
 		}
