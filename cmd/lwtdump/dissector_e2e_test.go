@@ -42,28 +42,10 @@ func TestDissectorFields(t *testing.T) {
 			t.Errorf("fields %q: want a route of the capture, dev r1_h2, ifindex %s", r[1:], wantIfindex[r[1]])
 		}
 		comment := r[0]
-		var hook, cookie, route, dev, ifindex, cpu, mark string
-		for _, kv := range strings.Fields(comment) {
-			k, v, _ := strings.Cut(kv, "=")
-			switch k {
-			case "hook":
-				hook = v
-			case "cookie":
-				cookie = v
-			case "route":
-				route = v
-			case "dev":
-				dev = v
-			case "ifindex":
-				ifindex = v
-			case "cpu":
-				cpu = v
-			case "mark":
-				mark = v
-			}
-		}
+		c := commentFields(comment)
+		hook, cookie := c["hook"], c["cookie"]
 		// tshark prints the hex fields zero-padded: 0x000000000000beef, 0x00000000.
-		if r[1] != hook || !hexEqual(r[2], cookie) || r[3] != route || r[4] != dev || r[5] != ifindex || r[6] != cpu || !hexEqual(r[7], mark) {
+		if r[1] != hook || !hexEqual(r[2], cookie) || r[3] != c["route"] || r[4] != c["dev"] || r[5] != c["ifindex"] || r[6] != c["cpu"] || !hexEqual(r[7], c["mark"]) {
 			t.Errorf("fields %q do not match the comment %q", r[1:], comment)
 		}
 		if hook == "lwt_xmit" && cookie == "0xbeef" {
@@ -79,6 +61,17 @@ func TestDissectorFields(t *testing.T) {
 			t.Errorf("selected %q", r[0])
 		}
 	}
+}
+
+// commentFields splits an lwtdump packet comment into its key=value fields,
+// read here as an analyst would, apart from lwtdump's own parser.
+func commentFields(comment string) map[string]string {
+	fields := map[string]string{}
+	for _, kv := range strings.Fields(comment) {
+		k, v, _ := strings.Cut(kv, "=")
+		fields[k] = v
+	}
+	return fields
 }
 
 // hexEqual compares tshark's zero-padded hex with lwtdump's short hex.

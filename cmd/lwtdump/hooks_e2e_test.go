@@ -40,19 +40,10 @@ func TestHookMatrix(t *testing.T) {
 	rows := tsharkFields(t, file, []string{"-Y", "icmp.type == 8 || icmpv6.type == 128"},
 		"frame.interface_name", "frame.comment", "ip.src", "ipv6.src", "frame.packet_flags_direction")
 	for _, row := range rows {
-		var hook, route string
+		c := commentFields(row[1])
+		hook, route := c["hook"], c["route"]
 		var ifindex int
-		for _, kv := range strings.Fields(row[1]) {
-			k, v, _ := strings.Cut(kv, "=")
-			switch k {
-			case "hook":
-				hook = v
-			case "route":
-				route = v
-			case "ifindex":
-				fmt.Sscan(v, &ifindex)
-			}
-		}
+		fmt.Sscan(c["ifindex"], &ifindex)
 		if !strings.HasPrefix(row[0], hook+":"+route+"@") {
 			t.Errorf("interface %q holds a packet whose comment says %q", row[0], row[1])
 		}
