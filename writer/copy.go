@@ -142,12 +142,8 @@ func (c *Copier) writeOut() error {
 	if len(c.buf) == 0 {
 		return nil
 	}
-	n, err := c.out.Write(c.buf)
-	if err == nil && n < len(c.buf) {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
-		return c.fail(fmt.Errorf("write pcapng: %w", err))
+	if err := writeBlocks(c.out, c.buf); err != nil {
+		return c.fail(err)
 	}
 	c.buf = c.buf[:0]
 	return nil

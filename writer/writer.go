@@ -285,6 +285,19 @@ func (w *Writer) rollover() error {
 	return w.beginSection()
 }
 
+// writeBlocks writes buf, whole blocks, to out in one Write; a short write
+// is an error.
+func writeBlocks(out io.Writer, buf []byte) error {
+	n, err := out.Write(buf)
+	if err == nil && n < len(buf) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return fmt.Errorf("write pcapng: %w", err)
+	}
+	return nil
+}
+
 // writeOut hands the gathered blocks to the Output in one Write.
 func (w *Writer) writeOut() error {
 	if w.err != nil {
@@ -293,15 +306,11 @@ func (w *Writer) writeOut() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	n, err := w.out.Write(w.buf)
-	if err == nil && n < len(w.buf) {
-		err = io.ErrShortWrite
+	if err := writeBlocks(w.out, w.buf); err != nil {
+		w.err = err
+		return err
 	}
-	if err != nil {
-		w.err = fmt.Errorf("write pcapng: %w", err)
-		return w.err
-	}
-	w.section += int64(n)
+	w.section += int64(len(w.buf))
 	w.buf = w.buf[:0]
 	w.stats.merge(w.pending)
 	w.pending = SectionStats{}
