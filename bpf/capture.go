@@ -9,7 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/route"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	cbpf "golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )

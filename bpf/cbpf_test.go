@@ -10,7 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/filter/filtertest"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
 func requireKernel(t *testing.T) {

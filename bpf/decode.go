@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"unsafe"
-
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
 // HeaderSize is the size of the header the program sends before the packet bytes.

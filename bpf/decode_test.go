@@ -6,8 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
-
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
 // rawSample builds a sample as the capture program sends it, with pad bytes

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/lwtdump/lwtdump/bpf/route"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 )

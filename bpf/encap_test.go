@@ -2,8 +2,7 @@ package bpf
 
 import (
 	"testing"
-
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
 func TestProgramName(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/rlimit"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	cbpf "golang.org/x/net/bpf"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf/perf"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
 // ReaderOptions tune how samples travel from the kernel to user space.

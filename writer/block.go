@@ -1,31 +1,8 @@
 package writer
 
-import "encoding/binary"
-
-// Block and option codes of the pcapng specification
-// (draft-ietf-opsawg-pcapng) that lwtdump writes by hand.
-const (
-	blockEPB = 0x00000006
-	blockISB = 0x00000005
-
-	optEnd     = 0
-	optComment = 1
-
-	optEPBFlags = 2
-
-	optISBStartTime    = 2
-	optISBEndTime      = 3
-	optISBIfRecv       = 4
-	optISBIfDrop       = 5
-	optISBFilterAccept = 6
-	optISBOSDrop       = 7
-	optISBUsrDeliv     = 8
-)
-
-// Direction bits of epb_flags.
-const (
-	flagInbound  = 1
-	flagOutbound = 2
+import (
+	"encoding/binary"
+	"github.com/lwtdump/lwtdump/writer/pcapng"
 )
 
 var le = binary.LittleEndian
@@ -40,9 +17,9 @@ func pad4(n int) int { return (4 - n&3) & 3 }
 func appendEPB(b []byte, iface uint32, ts int64, origLen uint32, data []byte, comment []byte, flags uint32) []byte {
 	opts := optionLen(len(comment)) + optionLen(4) + 4
 	b, length := appendEPBHead(b, iface, ts, origLen, data, opts)
-	b = appendOption(b, optComment, comment)
-	b = appendU32Option(b, optEPBFlags, flags)
-	b = appendOptionHeader(b, optEnd, 0)
+	b = appendOption(b, pcapng.OptComment, comment)
+	b = appendU32Option(b, pcapng.OptEPBFlags, flags)
+	b = appendOptionHeader(b, pcapng.OptEnd, 0)
 	return le.AppendUint32(b, length)
 }
 
@@ -51,7 +28,7 @@ func appendEPB(b []byte, iface uint32, ts int64, origLen uint32, data []byte, co
 // the caller appends after the options.
 func appendEPBHead(b []byte, iface uint32, ts int64, origLen uint32, data []byte, optsLen int) ([]byte, uint32) {
 	length := uint32(28 + len(data) + pad4(len(data)) + optsLen + 4)
-	b = le.AppendUint32(b, blockEPB)
+	b = le.AppendUint32(b, pcapng.BlockEPB)
 	b = le.AppendUint32(b, length)
 	b = le.AppendUint32(b, iface)
 	b = le.AppendUint32(b, uint32(uint64(ts)>>32))
@@ -87,8 +64,8 @@ func appendISB(b []byte, iface uint32, s *Stats) []byte {
 		code uint16
 		v    uint64
 	}{
-		{optISBIfRecv, s.Received}, {optISBIfDrop, s.Dropped}, {optISBFilterAccept, s.FilterAccept},
-		{optISBOSDrop, s.OSDropped}, {optISBUsrDeliv, s.Delivered},
+		{pcapng.OptISBIfRecv, s.Received}, {pcapng.OptISBIfDrop, s.Dropped}, {pcapng.OptISBFilterAccept, s.FilterAccept},
+		{pcapng.OptISBOSDrop, s.OSDropped}, {pcapng.OptISBUsrDeliv, s.Delivered},
 	}
 	length := 20 + 4 + 4 // header, end of options, trailing length
 	if s.Comment != "" {
@@ -104,28 +81,28 @@ func appendISB(b []byte, iface uint32, s *Stats) []byte {
 			length += optionLen(8)
 		}
 	}
-	b = le.AppendUint32(b, blockISB)
+	b = le.AppendUint32(b, pcapng.BlockISB)
 	b = le.AppendUint32(b, uint32(length))
 	b = le.AppendUint32(b, iface)
 	b = le.AppendUint32(b, uint32(uint64(s.Time)>>32))
 	b = le.AppendUint32(b, uint32(s.Time))
 	if s.Comment != "" {
-		b = appendOptionHeader(b, optComment, len(s.Comment))
+		b = appendOptionHeader(b, pcapng.OptComment, len(s.Comment))
 		b = append(b, s.Comment...)
 		b = appendZeros(b, pad4(len(s.Comment)))
 	}
 	if s.Start != 0 {
-		b = appendTimeOption(b, optISBStartTime, s.Start)
+		b = appendTimeOption(b, pcapng.OptISBStartTime, s.Start)
 	}
 	if s.End != 0 {
-		b = appendTimeOption(b, optISBEndTime, s.End)
+		b = appendTimeOption(b, pcapng.OptISBEndTime, s.End)
 	}
 	for _, c := range counters {
 		if c.v != NoValue {
 			b = appendU64Option(b, c.code, c.v)
 		}
 	}
-	b = appendOptionHeader(b, optEnd, 0)
+	b = appendOptionHeader(b, pcapng.OptEnd, 0)
 	return le.AppendUint32(b, uint32(length))
 }
 

@@ -3,11 +3,10 @@ package writer
 import (
 	"bytes"
 	"fmt"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/lwtdump/lwtdump/writer/sample"
 )
 
 // AppendComment appends the packet comment lwtdump writes for a sample:

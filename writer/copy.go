@@ -8,6 +8,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/lwtdump/lwtdump/writer/pcapng"
 )
 
 // Copier writes records read back from captures as one pcapng section:
@@ -95,13 +96,13 @@ func (c *Copier) WritePacket(p *Packet) error {
 	}
 	b, length := appendEPBHead(c.buf, p.Interface, p.Time, p.OrigLen, p.Data, opts)
 	for _, cm := range p.Comments {
-		b = appendOption(b, optComment, cm)
+		b = appendOption(b, pcapng.OptComment, cm)
 	}
 	if p.HasFlags {
-		b = appendU32Option(b, optEPBFlags, p.Flags)
+		b = appendU32Option(b, pcapng.OptEPBFlags, p.Flags)
 	}
 	if opts > 0 {
-		b = appendOptionHeader(b, optEnd, 0)
+		b = appendOptionHeader(b, pcapng.OptEnd, 0)
 	}
 	c.buf = le.AppendUint32(b, length)
 	return c.writeOutIfFull()

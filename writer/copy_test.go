@@ -9,7 +9,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/writer/pcapng"
 )
 
 // Writing a sample allocates nothing: it is the hot path of a live capture.
@@ -44,9 +45,9 @@ func TestCopierReadBack(t *testing.T) {
 	}
 	ts := time.Date(2026, 3, 1, 12, 0, 1, 123456789, time.UTC)
 	pkts := []Packet{
-		{Interface: 0, Time: ts.UnixNano(), OrigLen: 104, Data: []byte{0x60, 1, 2}, Comments: [][]byte{[]byte("hook=lwt_in"), []byte("analyst note")}, Flags: flagInbound, HasFlags: true},
+		{Interface: 0, Time: ts.UnixNano(), OrigLen: 104, Data: []byte{0x60, 1, 2}, Comments: [][]byte{[]byte("hook=lwt_in"), []byte("analyst note")}, Flags: pcapng.FlagInbound, HasFlags: true},
 		{Interface: 1, Time: ts.UnixNano() + 1, OrigLen: 4, Data: []byte{1, 2, 3, 4}},
-		{Interface: 0, Time: ts.UnixNano() + 2, OrigLen: 1, Data: []byte{0x45}, Flags: flagOutbound, HasFlags: true},
+		{Interface: 0, Time: ts.UnixNano() + 2, OrigLen: 1, Data: []byte{0x45}, Flags: pcapng.FlagOutbound, HasFlags: true},
 	}
 	for i := range pkts {
 		if err := c.WritePacket(&pkts[i]); err != nil {

@@ -14,7 +14,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/writer/pcapng"
 )
 
 // Output is where a Writer puts its pcapng stream.
@@ -176,9 +177,9 @@ func New(out Output, opts Options) (*Writer, error) {
 		start: opts.Start.UnixNano(),
 	}
 	for _, a := range opts.Attachments {
-		f := uint32(flagOutbound)
+		f := uint32(pcapng.FlagOutbound)
 		if a.Hook.Inbound() {
-			f = flagInbound
+			f = pcapng.FlagInbound
 		}
 		w.ifaces = append(w.ifaces, iface{att: a, flags: f})
 	}

@@ -13,7 +13,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/writer/pcapng"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -174,7 +175,7 @@ func TestEPBMatchesPcapgo(t *testing.T) {
 				t.Fatal(err)
 			}
 			ng.Flush()
-			got := appendEPB(nil, 0, ci.Timestamp.UnixNano(), uint32(n+7), data, []byte(comment), flagOutbound)
+			got := appendEPB(nil, 0, ci.Timestamp.UnixNano(), uint32(n+7), data, []byte(comment), pcapng.FlagOutbound)
 			if !bytes.Equal(got, ref.Bytes()) {
 				t.Errorf("%d bytes, comment %q:\n got %x\nwant %x", n, comment, got, ref.Bytes())
 			}

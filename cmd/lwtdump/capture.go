@@ -18,15 +18,14 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
 	"github.com/lwtdump/lwtdump/bpf"
 	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/route"
+	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/cmd/internal/text"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/rotate/manifest"
 	"github.com/lwtdump/lwtdump/writer"
-	"github.com/lwtdump/lwtdump/writer/sample"
-	"github.com/lwtdump/lwtdump/writer/text"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )

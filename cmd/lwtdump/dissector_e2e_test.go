@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-const dissector = "../../writer/wireshark/lwtdump.lua"
+const dissector = "../internal/wireshark/lwtdump.lua"
 
 // The Lua post-dissector turns lwtdump's comments into fields: a filter on
 // hook and cookie selects exactly the packets whose comment says so, and the

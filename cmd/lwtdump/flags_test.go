@@ -7,9 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
 	"github.com/lwtdump/lwtdump/bpf"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/urfave/cli/v2"
 )
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/lwtdump/lwtdump/writer"
-	"github.com/lwtdump/lwtdump/writer/sample"
 )
 
 // BenchmarkPipeline measures the user-space path of every captured packet:

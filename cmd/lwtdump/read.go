@@ -15,12 +15,12 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/lwtdump/lwtdump/bpf/filter"
+	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/cmd/internal/pcapread"
+	"github.com/lwtdump/lwtdump/cmd/internal/text"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/rotate/manifest"
 	"github.com/lwtdump/lwtdump/writer"
-	"github.com/lwtdump/lwtdump/writer/pcapread"
-	"github.com/lwtdump/lwtdump/writer/sample"
-	"github.com/lwtdump/lwtdump/writer/text"
 	"github.com/urfave/cli/v2"
 )
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/lwtdump/lwtdump/writer"
-	"github.com/lwtdump/lwtdump/writer/sample"
 	"github.com/lwtdump/lwtdump/writer/writertest"
 )
 

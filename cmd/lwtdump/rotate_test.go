@@ -10,10 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/writer"
-	"github.com/lwtdump/lwtdump/writer/sample"
 )
 
 var _ writer.Output = rotation{}

@@ -2,8 +2,7 @@ package main
 
 import (
 	"errors"
-
-	"github.com/lwtdump/lwtdump/writer/pcapread"
+	"github.com/lwtdump/lwtdump/cmd/internal/pcapread"
 	"github.com/urfave/cli/v2"
 )
 

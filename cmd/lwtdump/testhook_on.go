@@ -7,9 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
 	"github.com/lwtdump/lwtdump/bpf"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
 // testHook panics at the named point when LWTDUMP_TEST_PANIC names it. It

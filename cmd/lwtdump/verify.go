@@ -7,9 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
-
+	"github.com/lwtdump/lwtdump/cmd/internal/pcapread"
 	"github.com/lwtdump/lwtdump/rotate/manifest"
-	"github.com/lwtdump/lwtdump/writer/pcapread"
 	"github.com/urfave/cli/v2"
 )
 

@@ -50,7 +50,7 @@ func TestWiresharkInstall(t *testing.T) {
 	if out != want {
 		t.Errorf("install said\n%s\nwant\n%s", out, want)
 	}
-	src, _ := os.ReadFile("../../writer/wireshark/lwtdump.lua")
+	src, _ := os.ReadFile("../internal/wireshark/lwtdump.lua")
 	if b, err := os.ReadFile(lua); err != nil || string(b) != string(src) {
 		t.Errorf("%s: %v (or not the dissector)", lua, err)
 	}

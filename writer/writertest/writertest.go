@@ -11,8 +11,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/lwtdump/lwtdump/writer"
-	"github.com/lwtdump/lwtdump/writer/sample"
 )
 
 // Start is when the capture of Capture started: 2026-03-01 12:00:00 UTC.

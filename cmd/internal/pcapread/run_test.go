@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/lwtdump/lwtdump/cmd/internal/pcapread"
+	"github.com/lwtdump/lwtdump/writer/writertest"
 	"slices"
 	"testing"
-
-	"github.com/lwtdump/lwtdump/writer/pcapread"
-	"github.com/lwtdump/lwtdump/writer/writertest"
 )
 
 func newReader(t *testing.T, data []byte, name string) *pcapread.Reader {

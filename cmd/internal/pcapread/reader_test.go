@@ -15,9 +15,9 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/cmd/internal/pcapread"
 	"github.com/lwtdump/lwtdump/writer"
-	"github.com/lwtdump/lwtdump/writer/pcapread"
-	"github.com/lwtdump/lwtdump/writer/sample"
 	"github.com/lwtdump/lwtdump/writer/writertest"
 )
 

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/lwtdump/lwtdump/writer/sample"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
 // Matcher selects packets by content, as a filter expression does: it

@@ -16,9 +16,9 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/cmd/internal/pcapread"
 	"github.com/lwtdump/lwtdump/writer"
-	"github.com/lwtdump/lwtdump/writer/pcapread"
-	"github.com/lwtdump/lwtdump/writer/sample"
 )
 
 // TimeFormat is how a line begins. Its values are the number of -t flags

@@ -18,6 +18,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/lwtdump/lwtdump/writer"
+	"github.com/lwtdump/lwtdump/writer/pcapng"
 )
 
 // format is the file format of a capture.
@@ -209,7 +210,7 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		return nil, fmt.Errorf("%s: %d bytes, too short for a capture: %w", name, len(magic), ErrNotCapture)
 	}
 	switch m := binary.LittleEndian.Uint32(magic); m {
-	case blockSHB:
+	case pcapng.BlockSHB:
 		rd.format = formatPcapng
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
 		rd.format = formatPcap
@@ -229,7 +230,7 @@ func LooksLikeCapture(magic []byte) bool {
 		return false
 	}
 	switch binary.LittleEndian.Uint32(magic) {
-	case blockSHB, 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+	case pcapng.BlockSHB, 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
 		return true
 	}
 	return false

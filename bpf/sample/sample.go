@@ -1,6 +1,9 @@
 // Package sample defines the one record that crosses from the kernel side of
 // lwtdump to its writers: a captured packet with the metadata of the hook that
-// saw it. It holds plain Go values only, no kernel types.
+// saw it. It lives beside the kernel side, which defines the record, and is a
+// leaf: it imports no other package of lwtdump and holds plain Go values only,
+// no kernel types, so that writer and the readers depend on it and on nothing
+// of bpf.
 package sample
 
 import (

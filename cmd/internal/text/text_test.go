@@ -15,7 +15,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/lwtdump/lwtdump/writer/pcapread"
+	"github.com/lwtdump/lwtdump/cmd/internal/pcapread"
 	"github.com/lwtdump/lwtdump/writer/writertest"
 )
 

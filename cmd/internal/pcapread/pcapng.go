@@ -11,6 +11,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/lwtdump/lwtdump/writer"
+	"github.com/lwtdump/lwtdump/writer/pcapng"
 )
 
 // A pcapng block walker of lwtdump's own. gopacket's pcapgo.NgReader reads
@@ -22,43 +23,6 @@ import (
 // stream (to copy them), epb_flags in the section's byte order (NgReader
 // reads them little-endian), and no allocation per packet. The block
 // structure is simple: type, length, body, length again.
-
-// Block types and option codes of the pcapng specification
-// (draft-ietf-opsawg-pcapng).
-const (
-	blockSHB = 0x0a0d0d0a
-	blockIDB = 0x00000001
-	blockPB  = 0x00000002 // obsolete Packet Block
-	blockSPB = 0x00000003
-	blockISB = 0x00000005
-	blockEPB = 0x00000006
-
-	byteOrderMagic = 0x1a2b3c4d
-
-	optEnd     = 0
-	optComment = 1
-
-	optSHBHardware = 2
-	optSHBOS       = 3
-	optSHBUserAppl = 4
-
-	optIfName        = 2
-	optIfDescription = 3
-	optIfTsresol     = 9
-	optIfFilter      = 11
-	optIfOS          = 12
-	optIfTsoffset    = 14
-
-	optEPBFlags = 2
-
-	optISBStartTime    = 2
-	optISBEndTime      = 3
-	optISBIfRecv       = 4
-	optISBIfDrop       = 5
-	optISBFilterAccept = 6
-	optISBOSDrop       = 7
-	optISBUsrDeliv     = 8
-)
 
 // MaxBlockSize is the largest block read, as in Wireshark: a longer one is
 // taken for damage rather than allocated.
@@ -86,11 +50,11 @@ func (r *Reader) nextNg() error {
 			return &Error{Name: r.name, Offset: off, Err: fmt.Errorf(format, args...)}
 		}
 		switch typ {
-		case blockSHB:
+		case pcapng.BlockSHB:
 			if err := r.readSHB(body); err != nil {
 				return damaged("section header: %w", err)
 			}
-		case blockIDB:
+		case pcapng.BlockIDB:
 			ifc, err := r.readIDB(body)
 			if err != nil {
 				return damaged("interface description: %w", err)
@@ -98,17 +62,17 @@ func (r *Reader) nextNg() error {
 			r.rec.reset(KindInterface, off)
 			r.rec.Interface = ifc
 			return nil
-		case blockEPB, blockPB:
+		case pcapng.BlockEPB, pcapng.BlockPB:
 			if err := r.readPacket(typ, body, off); err != nil {
 				return damaged("packet: %w", err)
 			}
 			return nil
-		case blockSPB:
+		case pcapng.BlockSPB:
 			if err := r.readSPB(body, off); err != nil {
 				return damaged("simple packet: %w", err)
 			}
 			return nil
-		case blockISB:
+		case pcapng.BlockISB:
 			if err := r.readISB(body, off); err != nil {
 				return damaged("interface statistics: %w", err)
 			}
@@ -131,7 +95,7 @@ func (r *Reader) readHeader() error {
 	if err != nil {
 		return err
 	}
-	if typ != blockSHB { // readBlock refuses any other block before the first header
+	if typ != pcapng.BlockSHB { // readBlock refuses any other block before the first header
 		return &Error{Name: r.name, Offset: off, Err: fmt.Errorf("block type 0x%x before the first section header", typ)}
 	}
 	if err := r.readSHB(body); err != nil {
@@ -154,14 +118,14 @@ func (r *Reader) readBlock() (uint32, []byte, error) {
 	}
 	typ := binary.LittleEndian.Uint32(hdr[:4]) // a section header's type reads the same either way
 	head := 8
-	if typ != blockSHB && r.ng.order != nil {
+	if typ != pcapng.BlockSHB && r.ng.order != nil {
 		typ = r.ng.order.Uint32(hdr[:4])
 	}
-	if typ == blockSHB {
+	if typ == pcapng.BlockSHB {
 		if n, err := io.ReadFull(r.br, hdr[8:12]); err != nil {
 			return 0, nil, r.readError(off, err, 8+int64(n), 0)
 		}
-		switch uint32(byteOrderMagic) {
+		switch uint32(pcapng.ByteOrderMagic) {
 		case binary.LittleEndian.Uint32(hdr[8:12]):
 			r.ng.order = binary.LittleEndian
 		case binary.BigEndian.Uint32(hdr[8:12]):
@@ -224,7 +188,7 @@ func (r *Reader) options(b []byte, fn func(code uint16, value []byte)) {
 	for len(b) >= 4 {
 		code := r.ng.order.Uint16(b[0:2])
 		n := int(r.ng.order.Uint16(b[2:4]))
-		if code == optEnd || 4+n > len(b) {
+		if code == pcapng.OptEnd || 4+n > len(b) {
 			return
 		}
 		fn(code, b[4:4+n])
@@ -243,13 +207,13 @@ func (r *Reader) readSHB(b []byte) error {
 	var comments []string
 	r.options(b[12:], func(code uint16, v []byte) {
 		switch code {
-		case optComment:
+		case pcapng.OptComment:
 			comments = append(comments, string(v))
-		case optSHBHardware:
+		case pcapng.OptSHBHardware:
 			s.Hardware = string(v)
-		case optSHBOS:
+		case pcapng.OptSHBOS:
 			s.OS = string(v)
-		case optSHBUserAppl:
+		case pcapng.OptSHBUserAppl:
 			s.Application = string(v)
 		}
 	})
@@ -278,23 +242,23 @@ func (r *Reader) readIDB(b []byte) (*Interface, error) {
 	var comments []string
 	r.options(b[8:], func(code uint16, v []byte) {
 		switch code {
-		case optComment:
+		case pcapng.OptComment:
 			comments = append(comments, string(v))
-		case optIfName:
+		case pcapng.OptIfName:
 			ifc.Name = string(v)
-		case optIfDescription:
+		case pcapng.OptIfDescription:
 			ifc.Description = string(v)
-		case optIfFilter:
+		case pcapng.OptIfFilter:
 			if len(v) > 1 && v[0] == 0 { // type 0: a libpcap filter string
 				ifc.Filter = string(v[1:])
 			}
-		case optIfOS:
+		case pcapng.OptIfOS:
 			ifc.OS = string(v)
-		case optIfTsresol:
+		case pcapng.OptIfTsresol:
 			if len(v) >= 1 {
 				ifc.tsResol = v[0]
 			}
-		case optIfTsoffset:
+		case pcapng.OptIfTsoffset:
 			if len(v) >= 8 {
 				ifc.tsOffset = int64(r.ng.order.Uint64(v))
 			}
@@ -323,7 +287,7 @@ func (r *Reader) readPacket(typ uint32, b []byte, off int64) error {
 		return errors.New("too short")
 	}
 	var id uint32
-	if typ == blockEPB {
+	if typ == pcapng.BlockEPB {
 		id = r.ng.order.Uint32(b[0:4])
 	} else {
 		id = uint32(r.ng.order.Uint16(b[0:2]))
@@ -344,9 +308,9 @@ func (r *Reader) readPacket(typ uint32, b []byte, off int64) error {
 	rec.Data = b[20 : 20+caplen]
 	r.options(b[min(int64(len(b)), 20+caplen+(-caplen&3)):], func(code uint16, v []byte) {
 		switch code {
-		case optComment:
+		case pcapng.OptComment:
 			rec.Comments = append(rec.Comments, v)
-		case optEPBFlags:
+		case pcapng.OptEPBFlags:
 			if len(v) >= 4 {
 				rec.Flags, rec.HasFlags = r.ng.order.Uint32(v), true
 			}
@@ -394,7 +358,7 @@ func (r *Reader) readISB(b []byte, off int64) error {
 		OSDropped: writer.NoValue, Delivered: writer.NoValue,
 	}
 	r.options(b[12:], func(code uint16, v []byte) {
-		if code == optComment {
+		if code == pcapng.OptComment {
 			s.Comment = string(v)
 			return
 		}
@@ -403,19 +367,19 @@ func (r *Reader) readISB(b []byte, off int64) error {
 		}
 		u := r.ng.order.Uint64(v)
 		switch code {
-		case optISBStartTime:
+		case pcapng.OptISBStartTime:
 			s.Start = ifc.nanoseconds(uint64(r.ng.order.Uint32(v[0:4]))<<32 | uint64(r.ng.order.Uint32(v[4:8])))
-		case optISBEndTime:
+		case pcapng.OptISBEndTime:
 			s.End = ifc.nanoseconds(uint64(r.ng.order.Uint32(v[0:4]))<<32 | uint64(r.ng.order.Uint32(v[4:8])))
-		case optISBIfRecv:
+		case pcapng.OptISBIfRecv:
 			s.Received = u
-		case optISBIfDrop:
+		case pcapng.OptISBIfDrop:
 			s.Dropped = u
-		case optISBFilterAccept:
+		case pcapng.OptISBFilterAccept:
 			s.FilterAccept = u
-		case optISBOSDrop:
+		case pcapng.OptISBOSDrop:
 			s.OSDropped = u
-		case optISBUsrDeliv:
+		case pcapng.OptISBUsrDeliv:
 			s.Delivered = u
 		}
 	})
