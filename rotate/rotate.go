@@ -372,7 +372,7 @@ func (r *Rotator) finish() error {
 		err = errors.Join(err, fmt.Errorf("close %s: %w", name, cerr))
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(name))
+		err = SyncDir(filepath.Dir(name))
 	}
 	if err != nil {
 		return err
@@ -387,8 +387,9 @@ func (r *Rotator) finish() error {
 	return nil
 }
 
-// syncDir puts a directory's entries (the name of a new file) on disk.
-func syncDir(dir string) error {
+// SyncDir puts a directory's entries (the name of a new file) on disk. A
+// file system that cannot sync a directory (EINVAL) is not an error.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync directory: %w", err)

@@ -18,14 +18,12 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/lwtdump/lwtdump/rotate"
@@ -157,7 +155,7 @@ func (r *Recorder) append(dir string, e Entry) error {
 	}
 	if err == nil && !r.synced[dir] {
 		// The manifest's name must be on disk too, once.
-		if err = syncDir(dir); err == nil {
+		if err = rotate.SyncDir(dir); err == nil {
 			r.synced[dir] = true
 		}
 	}
@@ -178,19 +176,6 @@ func (r *Recorder) Chown(dir string, uid, gid int) error {
 	defer f.Close()
 	if err := f.Chown(uid, gid); err != nil {
 		return fmt.Errorf("give %s to uid %d: %w", Path(dir), uid, err)
-	}
-	return nil
-}
-
-// syncDir puts a directory's entries on disk.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
 	}
 	return nil
 }

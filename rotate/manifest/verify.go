@@ -130,51 +130,92 @@ type runSeq struct {
 // checked by its decompressed bytes. Verify returns an error only when a
 // path cannot be read at all.
 func Verify(paths []string, inspect Inspector) (*Report, error) {
-	whole := map[string]bool{}     // directories checked as a whole
-	files := map[string][]string{} // directory -> files given in it
+	v := &verification{
+		rep:         &Report{Files: []FileStatus{}, Findings: []Finding{}},
+		whole:       map[string]bool{},
+		given:       map[string][]string{},
+		latest:      map[string]map[string]*entry{},
+		hasManifest: map[string]bool{},
+		bySHA:       map[string][]*entry{},
+		byRunSeq:    map[runSeq]*entry{},
+		runs:        map[string]bool{},
+	}
+	if err := v.sortPaths(paths); err != nil {
+		return nil, err
+	}
+	if err := v.loadManifests(); err != nil {
+		return nil, err
+	}
+	cands, err := v.readFiles(inspect)
+	if err != nil {
+		return nil, err
+	}
+	v.checkFiles(cands)
+	v.checkAbsent()
+	v.rep.chain(v.all, v.involvedRuns())
+	v.rep.sort()
+	return v.rep, nil
+}
+
+// verification is the state of one Verify, phase after phase.
+type verification struct {
+	rep         *Report
+	whole       map[string]bool              // directories checked as a whole
+	given       map[string][]string          // directory -> files given in it
+	dirs        []string                     // every directory involved, sorted
+	all         []*entry                     // every entry of every manifest read
+	latest      map[string]map[string]*entry // dir -> name -> last entry of that name
+	hasManifest map[string]bool
+	bySHA       map[string][]*entry
+	byRunSeq    map[runSeq]*entry
+	runs        map[string]bool
+}
+
+// sortPaths sorts the paths given into directories checked as a whole and
+// files checked one by one.
+func (v *verification) sortPaths(paths []string) error {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		switch {
 		case fi.IsDir():
-			whole[filepath.Clean(p)] = true
+			v.whole[filepath.Clean(p)] = true
 		case filepath.Base(p) == Name:
-			whole[filepath.Dir(p)] = true
+			v.whole[filepath.Dir(p)] = true
 		default:
 			d := filepath.Dir(p)
-			files[d] = append(files[d], p)
+			v.given[d] = append(v.given[d], p)
 		}
 	}
-	rep := &Report{Files: []FileStatus{}, Findings: []Finding{}}
-	var dirs []string
-	for d := range whole {
-		dirs = append(dirs, d)
+	for d := range v.whole {
+		v.dirs = append(v.dirs, d)
 	}
-	for d := range files {
-		if !whole[d] {
-			dirs = append(dirs, d)
+	for d := range v.given {
+		if !v.whole[d] {
+			v.dirs = append(v.dirs, d)
 		}
 	}
-	sort.Strings(dirs)
+	sort.Strings(v.dirs)
+	return nil
+}
 
-	// The manifests.
-	var all []*entry
-	latest := map[string]map[string]*entry{} // dir -> name -> last entry of that name
-	hasManifest := map[string]bool{}
-	for _, d := range dirs {
+// loadManifests reads the manifest of every directory and indexes its
+// entries by name, digest and run.
+func (v *verification) loadManifests() error {
+	for _, d := range v.dirs {
 		m, err := Read(Path(d))
 		if errors.Is(err, fs.ErrNotExist) {
-			rep.add(Finding{Path(d), KindNoManifest, "missing: the files of " + d + " cannot be verified"})
+			v.rep.add(Finding{Path(d), KindNoManifest, "missing: the files of " + d + " cannot be verified"})
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		hasManifest[d] = true
+		v.hasManifest[d] = true
 		for _, b := range m.Bad {
-			rep.add(Finding{m.Path, KindManifest, fmt.Sprintf("line %d: %v (manifest altered)", b.Line, b.Err)})
+			v.rep.add(Finding{m.Path, KindManifest, fmt.Sprintf("line %d: %v (manifest altered)", b.Line, b.Err)})
 		}
 		names := map[string]*entry{}
 		for _, e := range m.Entries {
@@ -183,54 +224,44 @@ func Verify(paths []string, inspect Inspector) (*Report, error) {
 				prev.later = ent
 			}
 			names[e.File] = ent
-			all = append(all, ent)
+			v.all = append(v.all, ent)
 		}
-		latest[d] = names
+		v.latest[d] = names
 	}
-	bySHA := map[string][]*entry{}
-	byRunSeq := map[runSeq]*entry{}
-	runs := map[string]bool{}
-	for _, e := range all {
-		bySHA[e.SHA256] = append(bySHA[e.SHA256], e)
-		if byRunSeq[runSeq{e.Run, e.Seq}] == nil {
-			byRunSeq[runSeq{e.Run, e.Seq}] = e
+	for _, e := range v.all {
+		v.bySHA[e.SHA256] = append(v.bySHA[e.SHA256], e)
+		if v.byRunSeq[runSeq{e.Run, e.Seq}] == nil {
+			v.byRunSeq[runSeq{e.Run, e.Seq}] = e
 		}
-		runs[e.Run] = true
+		v.runs[e.Run] = true
 	}
+	return nil
+}
 
-	// The files.
+// readFiles reads the files to check: every regular file of a directory
+// checked as a whole, and the files given. A file that is no capture and
+// that the manifest does not name is none of verify's business (a -z
+// script, notes), unless it was given by name.
+func (v *verification) readFiles(inspect Inspector) ([]*candidate, error) {
 	var cands []*candidate
-	for _, d := range dirs {
-		var list []string
-		if whole[d] {
-			es, err := os.ReadDir(d)
-			if err != nil {
+	for _, d := range v.dirs {
+		list := v.given[d]
+		if v.whole[d] {
+			var err error
+			if list, err = regularFiles(d); err != nil {
 				return nil, err
 			}
-			for _, de := range es {
-				if de.Name() == Name {
-					continue
-				}
-				p := filepath.Join(d, de.Name())
-				if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-					list = append(list, p)
-				}
-			}
-		} else {
-			list = files[d]
 		}
 		for _, p := range list {
 			c := read(p, inspect)
 			c.dir = d
 			c.key = filepath.Base(p)
-			if base, ok := strings.CutSuffix(c.key, ".gz"); ok && latest[d][c.key] == nil && latest[d][base] != nil {
+			if base, ok := strings.CutSuffix(c.key, ".gz"); ok && v.latest[d][c.key] == nil && v.latest[d][base] != nil {
 				c.key = base
 			}
-			// A file that is no capture and that the manifest does not
-			// name is none of verify's business (a -z script, notes).
-			if !c.in.Capture && c.err == nil && latest[d][c.key] == nil {
-				if !whole[d] {
-					rep.file(FileStatus{File: p, Status: StatusForeign, Size: c.size, SHA256: c.sha},
+			if !c.in.Capture && c.err == nil && v.latest[d][c.key] == nil {
+				if !v.whole[d] {
+					v.rep.file(FileStatus{File: p, Status: StatusForeign, Size: c.size, SHA256: c.sha},
 						"not a capture, and not in the manifest")
 				}
 				continue
@@ -238,30 +269,56 @@ func Verify(paths []string, inspect Inspector) (*Report, error) {
 			cands = append(cands, c)
 		}
 	}
+	return cands, nil
+}
 
-	for _, c := range cands {
-		if !hasManifest[c.dir] {
-			rep.Files = append(rep.Files, FileStatus{File: c.path, Status: StatusUnverified, Run: c.in.Run, Seq: c.in.Seq, Size: c.size, SHA256: c.sha})
+// regularFiles lists the regular files of dir other than its manifest.
+func regularFiles(dir string) ([]string, error) {
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var list []string
+	for _, de := range es {
+		if de.Name() == Name {
 			continue
 		}
-		e := latest[c.dir][c.key]
+		p := filepath.Join(dir, de.Name())
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			list = append(list, p)
+		}
+	}
+	return list, nil
+}
+
+// checkFiles checks every file read against the entry recorded under its
+// name.
+func (v *verification) checkFiles(cands []*candidate) {
+	for _, c := range cands {
+		if !v.hasManifest[c.dir] {
+			v.rep.Files = append(v.rep.Files, FileStatus{File: c.path, Status: StatusUnverified, Run: c.in.Run, Seq: c.in.Seq, Size: c.size, SHA256: c.sha})
+			continue
+		}
+		e := v.latest[c.dir][c.key]
 		if e != nil {
 			e.found, e.involved = true, true
 		}
-		rep.check(c, e, bySHA, byRunSeq, runs)
+		v.rep.check(c, e, v)
 	}
 	// The files that a file given replaced under its name are involved too.
-	for _, e := range all {
-		if l := latest[e.dir][e.File]; l != nil && l.involved {
+	for _, e := range v.all {
+		if l := v.latest[e.dir][e.File]; l != nil && l.involved {
 			e.involved = true
 		}
 	}
+}
 
-	// Recorded files that are not there: missing, or overwritten as
-	// expected. Only directories checked as a whole are expected to hold
-	// every recorded file.
-	for _, e := range all {
-		if whole[e.dir] {
+// checkAbsent reports the recorded files that are not there: missing, or
+// overwritten as expected. Only directories checked as a whole are
+// expected to hold every recorded file.
+func (v *verification) checkAbsent() {
+	for _, e := range v.all {
+		if v.whole[e.dir] {
 			e.involved = true
 		}
 		if !e.involved || e.found {
@@ -276,25 +333,29 @@ func Verify(paths []string, inspect Inspector) (*Report, error) {
 			if l.Run == e.Run {
 				note = fmt.Sprintf("replaced by seq %d of the run", l.Seq)
 			}
-			rep.Files = append(rep.Files, FileStatus{File: e.path(), Status: StatusOverwritten, Run: e.Run, Seq: e.Seq, Note: note})
-			rep.Overwritten++
+			v.rep.Files = append(v.rep.Files, FileStatus{File: e.path(), Status: StatusOverwritten, Run: e.Run, Seq: e.Seq, Note: note})
+			v.rep.Overwritten++
 			continue
 		}
-		rep.file(FileStatus{File: e.path(), Status: StatusMissing, Run: e.Run, Seq: e.Seq},
+		v.rep.file(FileStatus{File: e.path(), Status: StatusMissing, Run: e.Run, Seq: e.Seq},
 			fmt.Sprintf("missing (the manifest records it as %s)", e.what()))
 	}
+}
 
-	// The chain of every run involved.
+// involvedRuns are the runs of the entries involved, whose chains are checked.
+func (v *verification) involvedRuns() map[string]bool {
 	involved := map[string]bool{}
-	for _, e := range all {
+	for _, e := range v.all {
 		if e.involved {
 			involved[e.Run] = true
 		}
 	}
-	rep.chain(all, involved)
+	return involved
+}
 
-	// Findings about the manifests first, then about files by name, then
-	// about the chain.
+// sort orders the findings: about the manifests first, then about files by
+// name, then about the chain; and the files by name.
+func (rep *Report) sort() {
 	group := func(f Finding) int {
 		switch f.Kind {
 		case KindNoManifest, KindManifest:
@@ -319,7 +380,6 @@ func Verify(paths []string, inspect Inspector) (*Report, error) {
 		}
 		return a.Seq - b.Seq
 	})
-	return rep, nil
 }
 
 // read reads a file through inspect, hashing every byte.
@@ -366,7 +426,7 @@ func (rep *Report) file(s FileStatus, message string) {
 
 // check compares a file with the entry recorded under its name (nil for
 // none).
-func (rep *Report) check(c *candidate, e *entry, bySHA map[string][]*entry, byRunSeq map[runSeq]*entry, runs map[string]bool) {
+func (rep *Report) check(c *candidate, e *entry, v *verification) {
 	st := FileStatus{File: c.path, Run: c.in.Run, Seq: c.in.Seq, Size: c.size, SHA256: c.sha}
 	if c.err != nil {
 		st.Status = StatusUnreadable
@@ -375,57 +435,76 @@ func (rep *Report) check(c *candidate, e *entry, bySHA map[string][]*entry, byRu
 	}
 	// The recorded file whose bytes this file holds, other than e.
 	var same *entry
-	for _, x := range bySHA[c.sha] {
+	for _, x := range v.bySHA[c.sha] {
 		if x != e && x.Size == c.size {
 			same = x
 			break
 		}
 	}
-	named := byRunSeq[runSeq{c.in.Run, c.in.Seq}]
-	if e == nil {
-		switch {
-		case same != nil:
-			st.Status, st.Run, st.Seq = StatusRenamed, same.Run, same.Seq
-			rep.file(st, fmt.Sprintf("not in the manifest, but holds the file it records as %s (%s): renamed or copied", same.path(), same.what()))
-		case c.in.Run != "" && named != nil:
-			st.Status = StatusAltered
-			rep.file(st, fmt.Sprintf("not in the manifest, holds run %s seq %d, recorded as %s, but differs from it: renamed and altered", c.in.Run, c.in.Seq, named.path()))
-		case c.in.Run != "" && runs[c.in.Run]:
-			st.Status = StatusUnfinished
-			rep.file(st, fmt.Sprintf("holds run %s seq %d, which the manifest does not record as finished (a capture still writing it, or killed while writing it)", c.in.Run, c.in.Seq))
-		case c.in.Run != "":
-			st.Status = StatusForeign
-			rep.file(st, fmt.Sprintf("not in the manifest: a file of another capture (run %s seq %d)", c.in.Run, c.in.Seq))
-		default:
-			st.Status = StatusForeign
-			rep.file(st, "not in the manifest, and not a file of an lwtdump run")
-		}
-		return
+	named := v.byRunSeq[runSeq{c.in.Run, c.in.Seq}]
+	switch {
+	case e == nil:
+		rep.checkUnrecorded(st, c, same, named, v.runs)
+	case c.sha == e.SHA256 && c.size == e.Size:
+		rep.checkContents(st, c, e)
+	default:
+		rep.checkDiffering(st, c, e, same, named, v.runs)
 	}
+}
+
+// checkUnrecorded says what a file that the manifest does not record under
+// its name holds: a recorded file under another name, a file of a recorded
+// run, or of another capture.
+func (rep *Report) checkUnrecorded(st FileStatus, c *candidate, same, named *entry, runs map[string]bool) {
+	switch {
+	case same != nil:
+		st.Status, st.Run, st.Seq = StatusRenamed, same.Run, same.Seq
+		rep.file(st, fmt.Sprintf("not in the manifest, but holds the file it records as %s (%s): renamed or copied", same.path(), same.what()))
+	case c.in.Run != "" && named != nil:
+		st.Status = StatusAltered
+		rep.file(st, fmt.Sprintf("not in the manifest, holds run %s seq %d, recorded as %s, but differs from it: renamed and altered", c.in.Run, c.in.Seq, named.path()))
+	case c.in.Run != "" && runs[c.in.Run]:
+		st.Status = StatusUnfinished
+		rep.file(st, fmt.Sprintf("holds run %s seq %d, which the manifest does not record as finished (a capture still writing it, or killed while writing it)", c.in.Run, c.in.Seq))
+	case c.in.Run != "":
+		st.Status = StatusForeign
+		rep.file(st, fmt.Sprintf("not in the manifest: a file of another capture (run %s seq %d)", c.in.Run, c.in.Seq))
+	default:
+		st.Status = StatusForeign
+		rep.file(st, "not in the manifest, and not a file of an lwtdump run")
+	}
+}
+
+// checkContents checks a file whose bytes are those recorded: it must
+// also read as recorded (to its end, with the recorded packet count, run
+// and sequence number).
+func (rep *Report) checkContents(st FileStatus, c *candidate, e *entry) {
 	st.Run, st.Seq = e.Run, e.Seq
-	if c.sha == e.SHA256 && c.size == e.Size {
-		var problems []string
-		switch {
-		case c.in.Damage != nil:
-			st.Status = StatusDamaged
-			problems = append(problems, fmt.Sprintf("matches the manifest, but does not read to its end: %v", c.in.Damage))
-		case c.in.Packets != e.Packets:
-			st.Status = StatusDamaged
-			problems = append(problems, fmt.Sprintf("matches the manifest, but holds %d packets where it records %d", c.in.Packets, e.Packets))
-		}
-		if c.in.Run != e.Run || c.in.Seq != e.Seq {
-			st.Status = StatusDamaged
-			problems = append(problems, fmt.Sprintf("its header says run %q seq %d, the manifest %s", c.in.Run, c.in.Seq, e.what()))
-		}
-		if st.Status == "" {
-			st.Status = StatusIntact
-			rep.Files = append(rep.Files, st)
-			rep.Intact++
-			return
-		}
-		rep.file(st, strings.Join(problems, "; "))
+	var problems []string
+	switch {
+	case c.in.Damage != nil:
+		problems = append(problems, fmt.Sprintf("matches the manifest, but does not read to its end: %v", c.in.Damage))
+	case c.in.Packets != e.Packets:
+		problems = append(problems, fmt.Sprintf("matches the manifest, but holds %d packets where it records %d", c.in.Packets, e.Packets))
+	}
+	if c.in.Run != e.Run || c.in.Seq != e.Seq {
+		problems = append(problems, fmt.Sprintf("its header says run %q seq %d, the manifest %s", c.in.Run, c.in.Seq, e.what()))
+	}
+	if len(problems) == 0 {
+		st.Status = StatusIntact
+		rep.Files = append(rep.Files, st)
+		rep.Intact++
 		return
 	}
+	st.Status = StatusDamaged
+	rep.file(st, strings.Join(problems, "; "))
+}
+
+// checkDiffering says how a file differs from the entry recorded under its
+// name: another recorded file, a later file of the run, a file of another
+// capture, or the recorded file truncated or altered.
+func (rep *Report) checkDiffering(st FileStatus, c *candidate, e, same, named *entry, runs map[string]bool) {
+	st.Run, st.Seq = e.Run, e.Seq
 	detail := ""
 	if c.in.Damage != nil {
 		detail = "; " + c.in.Damage.Error()
