@@ -136,7 +136,7 @@ func TestExtcapConfig(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	accepted := map[string]bool{}
-	for _, f := range newExtcapApp(io.Discard, io.Discard).Flags {
+	for _, f := range newExtcapApp(nil, io.Discard, io.Discard).Flags {
 		for _, n := range f.Names() {
 			accepted["--"+n] = true
 		}
