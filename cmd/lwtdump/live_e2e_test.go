@@ -113,7 +113,7 @@ func TestLiveIntoTshark(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	r, w := pipe(t)
-	p := tb.startLwtdumpOut(w, "-q", "-i", "2001:db8:20::/48", "--cookie", "0xbeef", "--netns", tb.r1, "-w", "-")
+	p := startLwtdump(t, launch{stdout: w, stateDir: tb.stateDir}, "-q", "-i", "2001:db8:20::/48", "--cookie", "0xbeef", "--netns", tb.r1, "-w", "-")
 	w.Close()
 
 	cmd := exec.Command("tshark", "-i", "-", "-c", "5", "-l", "-T", "fields", "-e", "frame.comment")
@@ -162,7 +162,7 @@ func TestLiveReaderGoneIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close()
-	p := tb.startLwtdumpOut(w, "-q", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", "-")
+	p := startLwtdump(t, launch{stdout: w, stateDir: tb.stateDir}, "-q", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", "-")
 	w.Close()
 	if err := head.Wait(); err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestLiveLatency(t *testing.T) {
 			if mode.flag != "" {
 				args = append(args, mode.flag)
 			}
-			p := tb.startLwtdumpOut(w, args...)
+			p := startLwtdump(t, launch{stdout: w, stateDir: tb.stateDir}, args...)
 			w.Close()
 
 			const n = 5
