@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"os/exec"
@@ -316,4 +317,25 @@ func flat(rows [][]string) []string {
 		s = append(s, strings.Join(r, ","))
 	}
 	return s
+}
+
+// -r in this process: a copy records in its section comment the command
+// line given to run, not the process's, and -w - writes to the stdout given
+// to run.
+func TestReadInProcess(t *testing.T) {
+	dir, _ := readFixture(t)
+	in, out := filepath.Join(dir, "lwtdump.pcapng"), filepath.Join(dir, "copy.pcapng")
+	args := []string{"-r", in, "-w", out, "--hook", "in"}
+	if code, _, stderr := runLwtdump(t, inProcess, args...); code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	want := "selected by lwtdump " + version + ": " + quoteArgs(append([]string{"lwtdump"}, args...))
+	if got := ngReader(t, out).SectionInfo().Comment; !strings.HasSuffix(got, want) {
+		t.Errorf("section comment %q, want it to end with %q", got, want)
+	}
+	var stdout bytes.Buffer
+	code, _, stderr := runLwtdump(t, launch{inProcess: true, stdout: &stdout}, "-r", in, "-w", "-", "--hook", "in")
+	if code != 0 || stderr != "" || !bytes.HasPrefix(stdout.Bytes(), []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		t.Fatalf("-w -: exit %d, stderr %q, %d bytes not a pcapng section", code, stderr, stdout.Len())
+	}
 }
