@@ -121,11 +121,11 @@ func try(step func() error) (err error) {
 
 // captureError is what the end of a capture means for the exit code. The
 // reader of -w - going away (EPIPE) and the last file of -G with -W
-// (writer.ErrDone) are normal ends. Each error is said once: the writer
-// keeps its first error and returns it again when closed, and alike
-// failures (the state file of each route failing to save the same way)
-// read the same. An error is known by what it says, since that is what
-// would be said twice: two errors that read alike are one line.
+// (writer.ErrDone) are normal ends. Each problem is told once, and known by
+// what it says: the writer keeps its first error and Close returns it
+// again, the same value; but alike failures, such as the state file failing
+// to save the same way for each route restored, are distinct values that
+// read the same, and would be told twice if known by value.
 func captureError(errs ...error) error {
 	var out []error
 	said := map[string]bool{}
