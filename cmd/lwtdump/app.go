@@ -35,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if isExtcapCall(args) {
 		return runExtcap(args, stdout, stderr)
 	}
-	return exitCode(newApp(stdout, stderr).Run(args), stderr)
+	return exitCode(newApp(args, stdout, stderr).Run(args), stderr)
 }
 
 // exitCode prints err, unless it is nil or already reported, as one line on
@@ -67,7 +67,9 @@ func oneLine(err error) string {
 	return strings.Join(parts, "; ")
 }
 
-func newApp(stdout, stderr io.Writer) *cli.App {
+// newApp is the command line app for args, the whole command line, which a
+// capture records as its provenance.
+func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 	// -v is verbose, as in tcpdump; the version is --version only.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	return &cli.App{
@@ -88,7 +90,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		DisableSliceFlagSeparator: true,
 		HideHelpCommand:           true,
 		Flags:                     append(captureFlags(), readFlags()...),
-		Action:                    rootAction,
+		Action:                    func(c *cli.Context) error { return rootAction(c, args) },
 		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand()},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}

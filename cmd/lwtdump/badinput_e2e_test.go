@@ -93,7 +93,7 @@ func TestBadCommandLines(t *testing.T) {
 			if !slices.Contains(args, "-r") { // -r refuses capture-only flags
 				args = append([]string{"--state-dir", tb.stateDir}, args...)
 			}
-			code, stdout, stderr := runLwtdump(t, args...)
+			code, stdout, stderr := runLwtdump(t, launch{}, args...)
 			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
 			if code != tc.code || len(lines) != 1 || !strings.HasPrefix(lines[0], "lwtdump: ") || !strings.Contains(lines[0], tc.says) {
 				t.Errorf("lwtdump %s\nexit %d, want %d; stderr (want one line with %q):\n%s", strings.Join(tc.args, " "), code, tc.code, tc.says, stderr)
@@ -114,9 +114,9 @@ func TestBadCommandLines(t *testing.T) {
 func TestSecondCaptureRefused(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
-	first := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "first.pcapng"))
+	first := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "first.pcapng"))
 	during := tb.routes(tb.r1)
-	code, _, stderr := runLwtdump(t, "--state-dir", tb.stateDir, "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "second.pcapng"))
+	code, _, stderr := runLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "second.pcapng"))
 	if want := "is being captured by lwtdump pid " + strconv.Itoa(first.cmd.Process.Pid); code != 1 || !strings.Contains(stderr, want) || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("second lwtdump: exit %d, stderr %q; want exit 1 and one line with %q", code, stderr, want)
 	}

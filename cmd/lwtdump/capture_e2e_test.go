@@ -22,7 +22,7 @@ func TestCaptureExistingRouteIPv6(t *testing.T) {
 			tb := newTestbed(t)
 			before := tb.routes(tb.r1)
 			out := filepath.Join(t.TempDir(), "out.pcapng")
-			p := tb.startLwtdump("-i", "2001:db8:20::/48", "--cookie", "0xbeef", "--netns", tb.r1, "-w", out)
+			p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--cookie", "0xbeef", "--netns", tb.r1, "-w", out)
 			if got := tb.ip("-n", tb.r1, "-6", "route", "show", "2001:db8:20::/48"); !strings.Contains(got, "encap bpf xmit lwtdump:") {
 				t.Fatalf("route while capturing has no lwtdump encap: %s", got)
 			}
@@ -103,7 +103,7 @@ func TestCaptureAddedRoute(t *testing.T) {
 				t.Fatalf("%s answers before the capture added a route to it", tc.dst)
 			}
 			out := filepath.Join(t.TempDir(), "out.pcapng")
-			p := tb.startLwtdump("-i", tc.prefix+"@r1_h2", "--netns", tb.r1, "-w", out)
+			p := startLwtdump(t, tb.launch(), "-i", tc.prefix+"@r1_h2", "--netns", tb.r1, "-w", out)
 			const n = 3
 			if got := tb.ping(tb.h1, tc.dst, n); got != n {
 				t.Fatalf("%d of %d pings answered while capturing", got, n)
@@ -130,7 +130,7 @@ func TestCaptureCount(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "203.0.113.0/24", "--netns", tb.r1, "-w", out, "-c", "2")
+	p := startLwtdump(t, tb.launch(), "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", out, "-c", "2")
 	tb.ping(tb.h1, "203.0.113.1", 4)
 	if code := p.wait(); code != 0 {
 		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
@@ -144,7 +144,7 @@ func TestCaptureCount(t *testing.T) {
 // Without -w, lwtdump prints one line per packet like tcpdump.
 func TestCaptureText(t *testing.T) {
 	tb := newTestbed(t)
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-c", "2")
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-c", "2")
 	tb.ping(tb.h1, "2001:db8:20::1", 2)
 	if code := p.wait(); code != 0 {
 		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
@@ -167,7 +167,7 @@ func TestFailedAttachRestoresEarlierRoutes(t *testing.T) {
 	tb := newTestbed(t)
 	tb.ip("-n", tb.r1, "link", "add", "down0", "type", "veth", "peer", "name", "down1") // left down: IPv4 refuses routes through it
 	before := tb.routes(tb.r1)
-	code, _, stderr := runLwtdump(t, "--state-dir", tb.stateDir, "--netns", tb.r1, "-i", "2001:db8:20::/48", "-i", "192.0.2.128/25@down0", "-w", filepath.Join(t.TempDir(), "x.pcapng"))
+	code, _, stderr := runLwtdump(t, tb.launch(), "--netns", tb.r1, "-i", "2001:db8:20::/48", "-i", "192.0.2.128/25@down0", "-w", filepath.Join(t.TempDir(), "x.pcapng"))
 	if code != 1 {
 		t.Fatalf("exit code %d, want 1\nstderr: %s", code, stderr)
 	}

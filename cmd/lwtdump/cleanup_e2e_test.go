@@ -20,11 +20,11 @@ import (
 func TestKillThenCleanup(t *testing.T) {
 	tb := newSRv6Testbed(t)
 	before := tb.routes(tb.r1)
-	p := tb.startLwtdump("-i", "203.0.113.0/24", "-i", "2001:db8:21::/64@r1_h2", "--hook", "in,xmit",
+	p := startLwtdump(t, tb.launch(), "-i", "203.0.113.0/24", "-i", "2001:db8:21::/64@r1_h2", "--hook", "in,xmit",
 		"--srv6-sid", "2001:db8:f1::1", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "out.pcapng"))
 	pid := p.cmd.Process.Pid
 
-	code, _, stderr := tb.run("-i", "203.0.113.0/24", "--netns", tb.r1)
+	code, _, stderr := runLwtdump(t, tb.launch(), "-i", "203.0.113.0/24", "--netns", tb.r1)
 	if want := fmt.Sprintf("lwtdump: route 203.0.113.0/24 is being captured by lwtdump pid %d: stop that capture first\n", pid); code != 1 || stderr != want {
 		t.Errorf("second capture of a route in use: exit code %d, stderr %q, want 1 and %q", code, stderr, want)
 	}
@@ -40,7 +40,7 @@ func TestKillThenCleanup(t *testing.T) {
 		t.Errorf("%d of 2 pings answered through the End.BPF of the killed lwtdump", got)
 	}
 
-	code, stdout, stderr := tb.run("list", "--netns", tb.r1)
+	code, stdout, stderr := runLwtdump(t, tb.launch(), "list", "--netns", tb.r1)
 	if code != 0 {
 		t.Fatalf("list: exit code %d, stderr %q", code, stderr)
 	}
@@ -55,13 +55,13 @@ func TestKillThenCleanup(t *testing.T) {
 	}
 
 	for _, args := range [][]string{{"-i", "203.0.113.0/24"}, {"--srv6-sid", "2001:db8:f1::1"}} {
-		code, _, stderr := tb.run(append(args, "--netns", tb.r1)...)
+		code, _, stderr := runLwtdump(t, tb.launch(), append(args, "--netns", tb.r1)...)
 		if code != 1 || !strings.Contains(stderr, fmt.Sprintf("still carries the programs of lwtdump pid %d, which is gone: run `lwtdump cleanup` first", pid)) {
 			t.Errorf("capture %v of a stale route: exit code %d, stderr %q", args, code, stderr)
 		}
 	}
 
-	code, stdout, stderr = tb.run("cleanup")
+	code, stdout, stderr = runLwtdump(t, tb.launch(), "cleanup")
 	if code != 0 {
 		t.Fatalf("cleanup: exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -77,14 +77,14 @@ func TestKillThenCleanup(t *testing.T) {
 	if files := tb.stateFiles(); len(files) != 0 {
 		t.Errorf("state files after cleanup: %v", files)
 	}
-	if _, stdout, _ := tb.run("list", "--netns", tb.r1); stdout != "no route carries a BPF program\n" {
+	if _, stdout, _ := runLwtdump(t, tb.launch(), "list", "--netns", tb.r1); stdout != "no route carries a BPF program\n" {
 		t.Errorf("list after cleanup: %q", stdout)
 	}
-	if code, stdout, _ := tb.run("cleanup"); code != 0 || stdout != "nothing to clean up\n" {
+	if code, stdout, _ := runLwtdump(t, tb.launch(), "cleanup"); code != 0 || stdout != "nothing to clean up\n" {
 		t.Errorf("second cleanup: exit code %d, %q", code, stdout)
 	}
 	// The routes work as before, and can be captured again.
-	p = tb.startLwtdump("-i", "203.0.113.0/24", "--srv6-sid", "2001:db8:f1::1", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "again.pcapng"))
+	p = startLwtdump(t, tb.launch(), "-i", "203.0.113.0/24", "--srv6-sid", "2001:db8:f1::1", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "again.pcapng"))
 	if code := p.stop(syscall.SIGTERM); code != 0 {
 		t.Errorf("capture after cleanup: exit code %d\nstderr: %s", code, p.stderr.String())
 	}
@@ -101,7 +101,7 @@ func TestCleanupWithoutState(t *testing.T) {
 		tb.ip("-n", tb.r1, "-6", "route", "add", "2001:db8:26::/64", "encap", "bpf", "xmit", "obj", obj, "section", "lwt_xmit", "dev", "r1_h2")
 	}
 	before := tb.routes(tb.r1)
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "-i", "198.51.100.0/28", "-i", "192.0.2.128/25@r1_h2", "--hook", "out", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "out.pcapng"))
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "-i", "198.51.100.0/28", "-i", "192.0.2.128/25@r1_h2", "--hook", "out", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "out.pcapng"))
 	pid := p.cmd.Process.Pid
 	p.stop(syscall.SIGKILL)
 	for _, f := range tb.stateFiles() {
@@ -111,7 +111,7 @@ func TestCleanupWithoutState(t *testing.T) {
 	}
 	stale := tb.routes(tb.r1)
 
-	_, stdout, _ := tb.run("list", "--netns", tb.r1)
+	_, stdout, _ := runLwtdump(t, tb.launch(), "list", "--netns", tb.r1)
 	for _, route := range []string{"2001:db8:20::/48", "198.51.100.0/28", "192.0.2.128/25"} {
 		if !hasLine(stdout, route+" ", fmt.Sprintf("lwtdump pid %d, gone, no state file: run lwtdump cleanup --strip", pid)) {
 			t.Errorf("list does not show %s as stale without a state file:\n%s", route, stdout)
@@ -121,7 +121,7 @@ func TestCleanupWithoutState(t *testing.T) {
 		t.Errorf("list does not show the other program's encap:\n%s", stdout)
 	}
 
-	code, stdout, stderr := tb.run("cleanup", "--netns", tb.r1)
+	code, stdout, stderr := runLwtdump(t, tb.launch(), "cleanup", "--netns", tb.r1)
 	if code != 1 || !strings.Contains(stderr, "left as they are") ||
 		!hasLine(stdout, "route 2001:db8:20::/48 table 254", "no state file records the original", "`lwtdump cleanup --strip` puts back the same route without it") ||
 		!hasLine(stdout, "route 192.0.2.128/25 table 254", "was added by lwtdump pid", "run `lwtdump cleanup --strip` to delete it") {
@@ -129,7 +129,7 @@ func TestCleanupWithoutState(t *testing.T) {
 	}
 	tb.requireRoutes(tb.r1, stale)
 
-	code, stdout, stderr = tb.run("cleanup", "--netns", tb.r1, "--strip")
+	code, stdout, stderr = runLwtdump(t, tb.launch(), "cleanup", "--netns", tb.r1, "--strip")
 	if code != 0 || strings.Count(stdout, "\n") != 3 || !strings.Contains(stdout, "route 192.0.2.128/25 table 254 in netns "+tb.r1+": deleted (added by lwtdump pid") {
 		t.Errorf("cleanup --strip: exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -142,7 +142,7 @@ func TestCleanupWithoutState(t *testing.T) {
 func TestCaptureDeviceDown(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "-i", "203.0.113.0/24", "-i", "2001:db8:1::/64", "-i", "192.0.2.0/28",
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "-i", "203.0.113.0/24", "-i", "2001:db8:1::/64", "-i", "192.0.2.0/28",
 		"--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "out.pcapng"))
 	tb.ip("-n", tb.r1, "link", "set", "r1_h2", "down")
 	if code := p.stop(syscall.SIGTERM); code != 1 {
@@ -179,7 +179,7 @@ func TestCaptureDeviceDown(t *testing.T) {
 func TestCaptureDeviceFlap(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.ip("-n", tb.r1, "-4", "route", "show", "table", "all")
-	p := tb.startLwtdump("-i", "198.51.100.0/28", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "out.pcapng"))
+	p := startLwtdump(t, tb.launch(), "-i", "198.51.100.0/28", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "out.pcapng"))
 	tb.ip("-n", tb.r1, "link", "set", "r1_h2", "down")
 	tb.ip("-n", tb.r1, "link", "set", "r1_h2", "up")
 	for i := 0; !strings.Contains(tb.ip("-n", tb.r1, "-4", "route", "show", "198.51.100.0/28"), "proto kernel"); i++ {
@@ -224,7 +224,7 @@ func TestCurrentNetns(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdumpIn(tb.r1, "-i", "203.0.113.0/24", "-i", "2001:db8:20::/48", "--hook", "in,xmit", "-w", out)
+	p := startLwtdump(t, launch{ns: tb.r1, stateDir: tb.stateDir}, "-i", "203.0.113.0/24", "-i", "2001:db8:20::/48", "--hook", "in,xmit", "-w", out)
 	if got := tb.ping(tb.h1, "203.0.113.1", 2); got != 2 {
 		t.Errorf("%d of 2 pings answered while capturing", got)
 	}
@@ -236,26 +236,26 @@ func TestCurrentNetns(t *testing.T) {
 		t.Errorf("echo requests: %v", got)
 	}
 
-	p = tb.startLwtdumpIn(tb.r1, "-i", "203.0.113.0/24", "-w", out)
+	p = startLwtdump(t, launch{ns: tb.r1, stateDir: tb.stateDir}, "-i", "203.0.113.0/24", "-w", out)
 	pid := p.cmd.Process.Pid
 	p.stop(syscall.SIGKILL)
 	stale := tb.routes(tb.r1)
-	code, stdout, stderr := tb.runIn(tb.h1, "cleanup")
+	code, stdout, stderr := runLwtdump(t, launch{ns: tb.h1, stateDir: tb.stateDir}, "cleanup")
 	if code != 1 || !strings.Contains(stdout, fmt.Sprintf("of lwtdump pid %d was written in another network namespace", pid)) {
 		t.Errorf("cleanup in another namespace: exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	tb.requireRoutes(tb.r1, stale)
-	code, stdout, stderr = tb.runIn(tb.h1, "cleanup", "--netns", tb.r1)
+	code, stdout, stderr = runLwtdump(t, launch{ns: tb.h1, stateDir: tb.stateDir}, "cleanup", "--netns", tb.r1)
 	if want := fmt.Sprintf("route 203.0.113.0/24 table 254 in netns %s: restored (lwtdump pid %d had replaced it)\n", tb.r1, pid); code != 0 || stdout != want {
 		t.Errorf("cleanup --netns: exit code %d\nstdout: %q, want %q\nstderr: %s", code, stdout, want, stderr)
 	}
 	tb.requireRoutes(tb.r1, before)
 
 	// The same, cleaned up from inside the namespace.
-	p = tb.startLwtdumpIn(tb.r1, "-i", "2001:db8:20::/48", "-w", out)
+	p = startLwtdump(t, launch{ns: tb.r1, stateDir: tb.stateDir}, "-i", "2001:db8:20::/48", "-w", out)
 	pid = p.cmd.Process.Pid
 	p.stop(syscall.SIGKILL)
-	code, stdout, stderr = tb.runIn(tb.r1, "cleanup")
+	code, stdout, stderr = runLwtdump(t, launch{ns: tb.r1, stateDir: tb.stateDir}, "cleanup")
 	if want := fmt.Sprintf("route 2001:db8:20::/48 table 254: restored (lwtdump pid %d had replaced it)\n", pid); code != 0 || stdout != want {
 		t.Errorf("cleanup inside the namespace: exit code %d\nstdout: %q, want %q\nstderr: %s", code, stdout, want, stderr)
 	}

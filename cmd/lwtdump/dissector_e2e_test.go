@@ -17,7 +17,7 @@ const dissector = "../internal/wireshark/lwtdump.lua"
 func TestDissectorFields(t *testing.T) {
 	tb := newTestbed(t)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48,cookie=0xbeef", "-i", "203.0.113.0/24,cookie=0x7", "--hook", "in,xmit", "--netns", tb.r1, "-w", out)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48,cookie=0xbeef", "-i", "203.0.113.0/24,cookie=0x7", "--hook", "in,xmit", "--netns", tb.r1, "-w", out)
 	tb.ping(tb.h1, "2001:db8:20::1", 3)
 	tb.ping(tb.h1, "203.0.113.1", 2)
 	if code := p.stop(syscall.SIGINT); code != 0 {

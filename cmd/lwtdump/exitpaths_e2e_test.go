@@ -19,7 +19,7 @@ func TestSIGHUP(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
 	tb.ping(tb.h1, "2001:db8:20::1", 2)
 	if code := p.stop(syscall.SIGHUP); code != 0 {
 		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
@@ -54,9 +54,9 @@ func TestPanicRestoresRoutes(t *testing.T) {
 			var code int
 			var stderr string
 			if tc.packets == 0 {
-				code, _, stderr = runLwtdumpCommand(t, exec.Command(lwtdumpBinary(t), append([]string{"--state-dir", tb.stateDir}, args...)...), args)
+				code, _, stderr = runLwtdump(t, tb.launch(), args...)
 			} else {
-				p := tb.startLwtdump(args...)
+				p := startLwtdump(t, tb.launch(), args...)
 				tb.pingEvery(tb.h1, "2001:db8:20::1", tc.packets+10, "0.02")
 				code, stderr = p.wait(), p.stderr.String()
 			}
@@ -104,7 +104,7 @@ func TestReaderError(t *testing.T) {
 	before := tb.routes(tb.r1)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
 	t.Setenv("LWTDUMP_TEST_READ_ERROR", "20")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
 	tb.pingEvery(tb.h1, "2001:db8:20::1", 30, "0.02")
 	if code := p.wait(); code != 1 {
 		t.Fatalf("exit code %d, want 1\nstderr: %s", code, p.stderr.String())
@@ -127,7 +127,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
 	flood := exec.Command("ip", "netns", "exec", tb.h1, "ping", "-f", "-s", "600", "2001:db8:20::1")
 	if err := flood.Start(); err != nil {
 		t.Fatal(err)
@@ -161,7 +161,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 	if got := strings.Count(string(tshark), "\n"); got != complete {
 		t.Errorf("tshark read %d records, pcapgo %d", got, complete)
 	}
-	if code, stdout, stderr := runLwtdump(t, "cleanup", "--state-dir", tb.stateDir); code != 0 {
+	if code, stdout, stderr := runLwtdump(t, tb.launch(), "cleanup"); code != 0 {
 		t.Fatalf("cleanup: exit %d\n%s%s", code, stdout, stderr)
 	}
 	tb.requireRoutes(tb.r1, before)
@@ -174,7 +174,7 @@ func TestSIGKILLMidWrite(t *testing.T) {
 func TestNetnsDeletedUnderCapture(t *testing.T) {
 	tb := newTestbed(t)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out)
 	tb.ping(tb.h1, "2001:db8:20::1", 2)
 	tb.ip("netns", "del", tb.r1)
 	if code := p.stop(syscall.SIGTERM); code != 0 {

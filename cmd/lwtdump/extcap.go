@@ -68,16 +68,18 @@ func isExtcapCall(args []string) bool {
 // nothing on stderr but an error, since Wireshark shows whatever an extcap
 // writes there as one.
 func runExtcap(args []string, stdout, stderr io.Writer) int {
-	args = slices.Clone(args)
-	for i, a := range args {
+	parsed := slices.Clone(args)
+	for i, a := range parsed {
 		if a == "--extcap-version" { // its value is optional
-			args[i] = "--extcap-version="
+			parsed[i] = "--extcap-version="
 		}
 	}
-	return exitCode(newExtcapApp(stdout, stderr).Run(args), stderr)
+	return exitCode(newExtcapApp(args, stdout, stderr).Run(parsed), stderr)
 }
 
-func newExtcapApp(stdout, stderr io.Writer) *cli.App {
+// newExtcapApp is the app of an extcap call; args is the call as Wireshark
+// made it, which a capture records as its provenance.
+func newExtcapApp(args []string, stdout, stderr io.Writer) *cli.App {
 	flags := []cli.Flag{
 		&cli.BoolFlag{Name: "extcap-interfaces", Usage: "list the extcap interfaces"},
 		&cli.StringFlag{Name: "extcap-version", Usage: "the calling Wireshark's `VERSION`"},
@@ -106,7 +108,7 @@ func newExtcapApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:           true,
 		DisableSliceFlagSeparator: true,
 		Flags:                     flags,
-		Action:                    extcapAction,
+		Action:                    func(c *cli.Context) error { return extcapAction(c, args) },
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
@@ -114,10 +116,10 @@ func newExtcapApp(stdout, stderr io.Writer) *cli.App {
 	}
 }
 
-func extcapAction(c *cli.Context) error {
+func extcapAction(c *cli.Context, args []string) error {
 	out := c.App.Writer
 	if c.Bool("capture") {
-		return extcapCapture(c)
+		return extcapCapture(c, args)
 	}
 	if c.Bool("extcap-interfaces") {
 		fmt.Fprintf(out, "extcap {version=%s}{help=%s}\n", version, extcapHelp)
@@ -180,7 +182,7 @@ func captureFilter(expr string) (string, []cbpf.RawInstruction, error) {
 // all, even when the options are wrong: Wireshark waits for it to be opened
 // and would hang on an extcap that exits before; it sees the error once the
 // FIFO is closed and lwtdump has exited.
-func extcapCapture(c *cli.Context) (err error) {
+func extcapCapture(c *cli.Context, args []string) (err error) {
 	path := c.String("fifo")
 	if path == "" {
 		return usagef("extcap: --capture needs --fifo PATH")
@@ -200,7 +202,7 @@ func extcapCapture(c *cli.Context) (err error) {
 	if c.String("hook") == "" {
 		c.Set("hook", "xmit") // an empty multicheck
 	}
-	cfg, err := parseCapture(c)
+	cfg, err := parseCapture(c, args)
 	if err != nil {
 		return err
 	}

@@ -18,13 +18,6 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// runIn runs one lwtdump command line in this process.
-func runIn(args ...string) (code int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	code = run(append([]string{"lwtdump"}, args...), &out, &errOut)
-	return code, out.String(), errOut.String()
-}
-
 // The grammar of Wireshark's doc/extcap.adoc and of the developer guide's
 // extcap chapter: one sentence per line, a keyword, then {key=value} elements.
 var (
@@ -83,7 +76,7 @@ func TestExtcapInterfaces(t *testing.T) {
 		{"--extcap-interfaces", "--extcap-version=4.0"},
 		{"--extcap-version=4.2", "--extcap-interfaces"},
 	} {
-		code, out, errOut := runIn(args...)
+		code, out, errOut := runLwtdump(t, inProcess, args...)
 		if code != 0 || errOut != "" {
 			t.Fatalf("%v: exit %d, stderr %q", args, code, errOut)
 		}
@@ -102,7 +95,7 @@ func TestExtcapInterfaces(t *testing.T) {
 	}
 	// --extcap-version alone, with or without a value, prints the extcap sentence.
 	for _, arg := range []string{"--extcap-version", "--extcap-version=4.0"} {
-		code, out, errOut := runIn(arg)
+		code, out, errOut := runLwtdump(t, inProcess, arg)
 		if code != 0 || errOut != "" {
 			t.Fatalf("%s: exit %d, stderr %q", arg, code, errOut)
 		}
@@ -113,7 +106,7 @@ func TestExtcapInterfaces(t *testing.T) {
 }
 
 func TestExtcapDLTs(t *testing.T) {
-	code, out, errOut := runIn("--extcap-dlts", "--extcap-interface", "lwtdump")
+	code, out, errOut := runLwtdump(t, inProcess, "--extcap-dlts", "--extcap-interface", "lwtdump")
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -131,12 +124,12 @@ func TestExtcapDLTs(t *testing.T) {
 // display and a documented type; every value belongs to a selection arg;
 // numbers stay within their range.
 func TestExtcapConfig(t *testing.T) {
-	code, out, errOut := runIn("--extcap-interface", "lwtdump", "--extcap-config")
+	code, out, errOut := runLwtdump(t, inProcess, "--extcap-interface", "lwtdump", "--extcap-config")
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	accepted := map[string]bool{}
-	for _, f := range newExtcapApp(io.Discard, io.Discard).Flags {
+	for _, f := range newExtcapApp(nil, io.Discard, io.Discard).Flags {
 		for _, n := range f.Names() {
 			accepted["--"+n] = true
 		}
@@ -199,7 +192,7 @@ func TestExtcapCaptureFilterCheck(t *testing.T) {
 		filter string
 		valid  bool
 	}{{"", true}, {"  ", true}, {"ip6", true}, {"icmp6 or udp port 53", true}, {"icmp6 and and", false}} {
-		code, out, errOut := runIn("--extcap-interface", "lwtdump", "--extcap-capture-filter", tc.filter)
+		code, out, errOut := runLwtdump(t, inProcess, "--extcap-interface", "lwtdump", "--extcap-capture-filter", tc.filter)
 		if code != 0 || errOut != "" {
 			t.Errorf("filter %q: exit %d, stderr %q", tc.filter, code, errOut)
 		}
@@ -216,7 +209,7 @@ func TestExtcapErrors(t *testing.T) {
 		{"--extcap-interface", "lwtdump"},
 		{"--capture", "--extcap-interface", "lwtdump"},
 	} {
-		code, out, errOut := runIn(args...)
+		code, out, errOut := runLwtdump(t, inProcess, args...)
 		if code != exitUsage || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "lwtdump: ") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and one line on stderr", args, code, out, errOut)
 		}
@@ -248,11 +241,8 @@ func TestIsExtcapCall(t *testing.T) {
 func installExtcap(t *testing.T) []string {
 	t.Helper()
 	env := wiresharkHome(t)
-	cmd := exec.Command(lwtdumpBinary(t), "wireshark", "install")
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("lwtdump wireshark install: %v\n%s", err, out)
+	if code, stdout, stderr := runLwtdump(t, launch{env: env}, "wireshark", "install"); code != 0 {
+		t.Fatalf("lwtdump wireshark install: exit %d\n%s%s", code, stdout, stderr)
 	}
 	home := strings.TrimPrefix(env[0], "HOME=")
 	for _, dir := range []string{".config/wireshark/extcap", ".local/lib/wireshark/extcap"} {
@@ -413,7 +403,7 @@ func TestExtcapCaptureSIGTERM(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	fifo, read := mkfifo(t)
-	p := tb.startLwtdump("--capture", "--extcap-interface", "lwtdump", "--fifo", fifo,
+	p := startLwtdump(t, tb.launch(), "--capture", "--extcap-interface", "lwtdump", "--fifo", fifo,
 		"--interface", "2001:db8:20::/48 203.0.113.0/24,cookie=0x7", "--netns", tb.r1, "--hook=", "--snaplen", "96", "--table", "254",
 		"--extcap-capture-filter", "ip")
 	const n = 3
@@ -475,7 +465,7 @@ func TestExtcapCaptureBadConfig(t *testing.T) {
 		{[]string{"--interface", "2001:db8:20::/48", "--extcap-capture-filter", "icmp6 and and"}, `lwtdump: capture filter "icmp6 and and": `},
 	} {
 		fifo, read := mkfifo(t)
-		code, stdout, stderr := runLwtdump(t, append([]string{"--capture", "--extcap-interface", "lwtdump", "--fifo", fifo}, tc.args...)...)
+		code, stdout, stderr := runLwtdump(t, launch{}, append([]string{"--capture", "--extcap-interface", "lwtdump", "--fifo", fifo}, tc.args...)...)
 		if b := read(); len(b) != 0 {
 			t.Errorf("%v: %d bytes in the FIFO", tc.args, len(b))
 		}

@@ -17,7 +17,7 @@ func TestCaptureFilter(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out, "udp")
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out, "udp")
 	const pings, datagrams = 3, 4
 	if got := tb.ping(tb.h1, "2001:db8:20::1", pings); got != pings {
 		t.Fatalf("%d of %d pings answered while capturing", got, pings)
@@ -86,7 +86,7 @@ func TestCaptureFilterErrors(t *testing.T) {
 		{[]string{"udp", "-w", filepath.Join(dir, "out.pcapng")}, `lwtdump: -w after the filter expression: write the flags first, the expression last`},
 	} {
 		args := append([]string{"-i", "2001:db8:20::/48", "--netns", tb.r1, "--state-dir", tb.stateDir}, tc.args...)
-		code, _, stderr := runLwtdump(t, args...)
+		code, _, stderr := runLwtdump(t, launch{}, args...)
 		if code != 2 || stderr != tc.want+"\n" {
 			t.Errorf("lwtdump %s: exit %d, stderr %q; want 2, %q", strings.Join(tc.args, " "), code, stderr, tc.want)
 		}

@@ -48,15 +48,16 @@ func TestFilterFlags(t *testing.T) {
 	} {
 		var stdout, stderr bytes.Buffer
 		var got *captureConfig
-		app := newApp(&stdout, &stderr)
+		args := append([]string{"lwtdump", "-i", "2001:db8:20::/48"}, tc.args...)
+		app := newApp(args, &stdout, &stderr)
 		app.Action = func(c *cli.Context) error {
-			cfg, err := parseCapture(c)
+			cfg, err := parseCapture(c, args)
 			got = cfg
 			return err
 		}
 		// As run does, with the app whose action stops after parsing.
 		code := exitOK
-		if err := app.Run(append([]string{"lwtdump", "-i", "2001:db8:20::/48"}, tc.args...)); err != nil {
+		if err := app.Run(args); err != nil {
 			stderr.WriteString("lwtdump: " + oneLine(err) + "\n")
 			code = exitFailure
 			var ue usageError

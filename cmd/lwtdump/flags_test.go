@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
 	"github.com/lwtdump/lwtdump/bpf"
 	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/urfave/cli/v2"
@@ -14,14 +15,15 @@ import (
 
 // parseArgs parses a capture command line without running it.
 func parseArgs(args ...string) (*captureConfig, error) {
-	app := newApp(io.Discard, io.Discard)
+	args = append([]string{"lwtdump"}, args...)
+	app := newApp(args, io.Discard, io.Discard)
 	var cfg *captureConfig
 	app.Action = func(c *cli.Context) error {
 		var err error
-		cfg, err = parseCapture(c)
+		cfg, err = parseCapture(c, args)
 		return err
 	}
-	err := app.Run(append([]string{"lwtdump"}, args...))
+	err := app.Run(args)
 	return cfg, err
 }
 

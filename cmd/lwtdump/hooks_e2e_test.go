@@ -20,7 +20,7 @@ func TestHookMatrix(t *testing.T) {
 	before := tb.routes(tb.r1)
 	in, out := tb.ifindex(tb.r1, "r1_h1"), tb.ifindex(tb.r1, "r1_h2")
 	file := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "-i", "203.0.113.0/24", "--hook", "in,out,xmit", "--netns", tb.r1, "-w", file)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "-i", "203.0.113.0/24", "--hook", "in,out,xmit", "--netns", tb.r1, "-w", file)
 	const forwarded, originated = 3, 2
 	for _, dst := range []string{"2001:db8:20::1", "203.0.113.1"} {
 		if got := tb.ping(tb.h1, dst, forwarded); got != forwarded {

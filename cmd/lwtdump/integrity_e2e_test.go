@@ -53,7 +53,7 @@ func TestIntegrity(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(ringDir, "ring.pcapng"), "-C", "1", "-W", "3", "-z", script)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(ringDir, "ring.pcapng"), "-C", "1", "-W", "3", "-z", script)
 	// About 725 requests of 1248 bytes a file: five files, so that the
 	// ring's oldest file left is ring.pcapng2, and name order is not the
 	// order of the capture.
@@ -72,7 +72,7 @@ func TestIntegrity(t *testing.T) {
 
 	// -G 1 -W 4.
 	timeDir := t.TempDir()
-	p = tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(timeDir, "t-%Y%m%d-%H%M%S.pcapng"), "-G", "1", "-W", "4")
+	p = startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(timeDir, "t-%Y%m%d-%H%M%S.pcapng"), "-G", "1", "-W", "4")
 	f = tb.startFlood(tb.h1, "2001:db8:20::1", 2000, "0.005", 56)
 	if code := p.wait(); code != 0 {
 		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
@@ -93,7 +93,7 @@ func TestIntegrity(t *testing.T) {
 	}
 
 	for _, c := range []*integrityCapture{ring, timed} {
-		code, out, stderr := runLwtdump(t, "verify", c.dir)
+		code, out, stderr := runLwtdump(t, launch{}, "verify", c.dir)
 		want := fmt.Sprintf("lwtdump verify: %d files intact, 0 findings", len(c.files))
 		if code != 0 || !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 || stderr != "" {
 			t.Errorf("%s: verify: exit code %d\n%s%s", c.name, code, out, stderr)
@@ -149,7 +149,7 @@ func TestIntegrity(t *testing.T) {
 				}
 				copyTo(t, manifest.Path(c.dir), manifest.Path(dir))
 				named := tc.mutate(t, files, dir)
-				code, out, stderr := runLwtdump(t, "verify", dir)
+				code, out, stderr := runLwtdump(t, launch{}, "verify", dir)
 				if code != 1 || stderr != "" {
 					t.Fatalf("verify: exit code %d, want 1\n%s%s", code, out, stderr)
 				}
@@ -230,11 +230,11 @@ func readDirMatchesMergecap(t *testing.T, c *integrityCapture) {
 	if out, err := exec.Command("mergecap", append([]string{"-a", "-w", merged}, c.files...)...).CombinedOutput(); err != nil {
 		t.Fatalf("mergecap: %v\n%s", err, out)
 	}
-	code, want, stderr := runLwtdump(t, "-tttt", "-v", "-r", merged)
+	code, want, stderr := runLwtdump(t, launch{}, "-tttt", "-v", "-r", merged)
 	if code != 0 || stderr != "" {
 		t.Fatalf("-r merged: exit code %d, %s", code, stderr)
 	}
-	code, got, stderr := runLwtdump(t, "-tttt", "-v", "-r", c.dir)
+	code, got, stderr := runLwtdump(t, launch{}, "-tttt", "-v", "-r", c.dir)
 	if code != 0 || stderr != "" {
 		t.Fatalf("-r %s: exit code %d, %s", c.dir, code, stderr)
 	}
@@ -245,7 +245,7 @@ func readDirMatchesMergecap(t *testing.T, c *integrityCapture) {
 		if out, err := exec.Command("mergecap", append([]string{"-a", "-w", merged}, byName...)...).CombinedOutput(); err != nil {
 			t.Fatalf("mergecap: %v\n%s", err, out)
 		}
-		if _, inNameOrder, _ := runLwtdump(t, "-tttt", "-v", "-r", merged); inNameOrder == got {
+		if _, inNameOrder, _ := runLwtdump(t, launch{}, "-tttt", "-v", "-r", merged); inNameOrder == got {
 			t.Errorf("%s: the files in name order read as in sequence order", c.name)
 		}
 	}

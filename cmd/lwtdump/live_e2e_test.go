@@ -7,15 +7,18 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
+	"golang.org/x/sys/unix"
 )
 
 // pipe returns the two ends of a pipe, closed when the test ends.
@@ -113,7 +116,7 @@ func TestLiveIntoTshark(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	r, w := pipe(t)
-	p := tb.startLwtdumpOut(w, "-q", "-i", "2001:db8:20::/48", "--cookie", "0xbeef", "--netns", tb.r1, "-w", "-")
+	p := startLwtdump(t, launch{stdout: w, stateDir: tb.stateDir}, "-q", "-i", "2001:db8:20::/48", "--cookie", "0xbeef", "--netns", tb.r1, "-w", "-")
 	w.Close()
 
 	cmd := exec.Command("tshark", "-i", "-", "-c", "5", "-l", "-T", "fields", "-e", "frame.comment")
@@ -162,7 +165,7 @@ func TestLiveReaderGoneIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close()
-	p := tb.startLwtdumpOut(w, "-q", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", "-")
+	p := startLwtdump(t, launch{stdout: w, stateDir: tb.stateDir}, "-q", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", "-")
 	w.Close()
 	if err := head.Wait(); err != nil {
 		t.Fatal(err)
@@ -192,7 +195,7 @@ func TestLiveLatency(t *testing.T) {
 			if mode.flag != "" {
 				args = append(args, mode.flag)
 			}
-			p := tb.startLwtdumpOut(w, args...)
+			p := startLwtdump(t, launch{stdout: w, stateDir: tb.stateDir}, args...)
 			w.Close()
 
 			const n = 5
@@ -275,6 +278,41 @@ func TestLiveRefusesTerminal(t *testing.T) {
 	want := "lwtdump: -w -: stdout is a terminal; pipe it into a program (lwtdump -w - | tshark -i -) or write to a file\r\n"
 	if string(out) != want {
 		t.Errorf("terminal shows %q, want %q", out, want)
+	}
+}
+
+// The same refusal in this process, with the stdout given to run a
+// terminal: for a capture, and for a copy of a capture with -r.
+func TestRefusesTerminalInProcess(t *testing.T) {
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	dir, _ := readFixture(t)
+	for _, args := range [][]string{
+		// A namespace that does not exist: were the terminal not seen, the
+		// capture would fail there, touching nothing of the test's own.
+		{"-i", "2001:db8:20::/48", "--netns", fmt.Sprintf("lwtdt%d-none", os.Getpid()), "--state-dir", t.TempDir(), "-w", "-"},
+		{"-r", filepath.Join(dir, "lwtdump.pcapng"), "-w", "-"},
+	} {
+		code, _, stderr := runLwtdump(t, launch{inProcess: true, stdout: tty}, args...)
+		want := "lwtdump: -w -: stdout is a terminal; pipe it into a program (lwtdump -w - | tshark -i -) or write to a file\n"
+		if code != exitUsage || stderr != want {
+			t.Errorf("%q: exit %d, stderr %q; want %d, %q", args, code, stderr, exitUsage, want)
+		}
 	}
 }
 

@@ -24,7 +24,7 @@ func TestTwoAttachments(t *testing.T) {
 	before := tb.routes(tb.r1)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
 	start := time.Now()
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--hook", "in,xmit", "--cookie", "0xbeef", "--netns", tb.r1, "-w", out)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--hook", "in,xmit", "--cookie", "0xbeef", "--netns", tb.r1, "-w", out)
 	const n = 5
 	if got := tb.ping(tb.h1, "2001:db8:20::1", n); got != n {
 		t.Fatalf("%d of %d pings answered", got, n)
@@ -90,7 +90,7 @@ func isbCounters(t *testing.T, file string) (recv, drop string) {
 func TestTimestampsAgreeWithSystemClock(t *testing.T) {
 	tb := newTestbed(t)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out, "-c", "3")
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out, "-c", "3")
 	var windows [][2]time.Time
 	for range 3 {
 		before := time.Now()
@@ -135,7 +135,7 @@ func packetTimes(t *testing.T, file string) []time.Time {
 func TestSnaplen(t *testing.T) {
 	tb := newTestbed(t)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "203.0.113.0/24", "--netns", tb.r1, "-w", out, "-s", "60", "-c", "2")
+	p := startLwtdump(t, tb.launch(), "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", out, "-s", "60", "-c", "2")
 	exec.Command("ip", "netns", "exec", tb.h1, "ping", "-c2", "-i0.1", "-s", "200", "203.0.113.1").Run()
 	if code := p.wait(); code != 0 {
 		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
@@ -167,7 +167,7 @@ func TestDropsAreCounted(t *testing.T) {
 func testDropsAreCounted(t *testing.T, transport string) {
 	tb := newTestbed(t)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--hook", "in,xmit", "--netns", tb.r1, "-w", out, "-B", "4", "-v", "--transport", transport)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--hook", "in,xmit", "--netns", tb.r1, "-w", out, "-B", "4", "-v", "--transport", transport)
 	// Bursts of 100 packets of 1400 bytes into 4 KiB per CPU.
 	exec.Command("ip", "netns", "exec", tb.h1, "ping", "-f", "-l", "100", "-c", "2000", "-s", "1400", "2001:db8:20::1").Run()
 	if code := p.stop(syscall.SIGTERM); code != 0 {

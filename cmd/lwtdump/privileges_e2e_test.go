@@ -42,7 +42,7 @@ func TestDropPrivileges(t *testing.T) {
 	out := sharedDir(t, 0o777)
 	tb.stateDir = filepath.Join(sharedDir(t, 0o755), "state")
 
-	p := tb.startLwtdump("-Z", "nobody", "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(out, "cap-%s.pcapng"), "-G", "1", "-W", "3")
+	p := startLwtdump(t, tb.launch(), "-Z", "nobody", "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(out, "cap-%s.pcapng"), "-G", "1", "-W", "3")
 	deadline := time.Now().Add(5 * time.Second)
 	var status string
 	for time.Now().Before(deadline) {

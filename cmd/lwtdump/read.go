@@ -36,15 +36,16 @@ func readFlags() []cli.Flag {
 	}
 }
 
-// rootAction reads captures back with -r, and captures otherwise.
-func rootAction(c *cli.Context) error {
+// rootAction reads captures back with -r, and captures otherwise; args is
+// the whole command line.
+func rootAction(c *cli.Context, args []string) error {
 	if c.IsSet("read") {
-		return readAction(c)
+		return readAction(c, args)
 	}
 	if c.IsSet("route") {
 		return usagef("--route selects packets when reading a capture (-r FILE); to capture a route, use -i PREFIX")
 	}
-	return captureAction(c)
+	return captureAction(c, args)
 }
 
 // printOptions are the options of text lines: -t..., -v, -vv, -X, -U.
@@ -71,26 +72,23 @@ type readConfig struct {
 	args  []string
 }
 
-func readAction(c *cli.Context) error {
-	cfg, err := parseRead(c, os.Args)
+func readAction(c *cli.Context, args []string) error {
+	cfg, err := parseRead(c, args)
 	if err != nil {
 		return err
 	}
 	return runRead(c.Context, cfg, c.App.Writer, c.App.ErrWriter)
 }
 
+// parseRead reads and checks a -r command line; args is the whole command
+// line, which a copy with -w records.
 func parseRead(c *cli.Context, args []string) (*readConfig, error) {
-	for _, f := range []struct{ name, flag string }{
-		{"interface", "-i"}, {"snaplen", "-s"}, {"netns", "--netns"}, {"table", "--table"}, {"buffer-size", "-B"},
-		{"ready-file", "--ready-file"}, {"state-dir", "--state-dir"}, {"file-size", "-C"}, {"rotate-seconds", "-G"},
-		{"file-count", "-W"}, {"postrotate-command", "-z"}, {"file-mode", "--file-mode"}, {"transport", "--transport"}, {"srv6-sid", "--srv6-sid"},
-		{"relinquish-privileges", "-Z"}, {"no-manifest", "--no-manifest"},
-	} {
-		if c.IsSet(f.name) {
-			if f.name == "interface" {
+	for _, f := range captureFlagsFor(forCapture, forFiles) {
+		if name := f.Names()[0]; c.IsSet(name) {
+			if name == "interface" {
 				return nil, usagef("-r and -i are mutually exclusive: read a capture, or capture a route")
 			}
-			return nil, usagef("%s is for capturing; it does nothing with -r", f.flag)
+			return nil, usagef("%s is for capturing; it does nothing with -r", flagName(f))
 		}
 	}
 	cfg := &readConfig{write: c.String("write"), count: c.Uint64("count"), args: args}
@@ -141,7 +139,7 @@ func parseRead(c *cli.Context, args []string) (*readConfig, error) {
 		}
 		cfg.sel.Routes = append(cfg.sel.Routes, p.Masked())
 	}
-	if err := checkOutput(cfg.write, rotate.Options{Path: cfg.write}); err != nil {
+	if err := checkOutput(cfg.write, rotate.Options{Path: cfg.write}, c.App.Writer); err != nil {
 		return nil, err
 	}
 	if err := checkNotInput(cfg.write, cfg.files); err != nil {

@@ -21,7 +21,7 @@ func TestReadRoundTrip(t *testing.T) {
 	out := filepath.Join(dir, "out.pcapng")
 	// lwt_in sees the echo requests r1 forwards as they come in from h1,
 	// lwt_xmit as they leave towards h2.
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--hook", "in,xmit", "--cookie", "0xbeef", "--netns", tb.r1, "-w", out)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--hook", "in,xmit", "--cookie", "0xbeef", "--netns", tb.r1, "-w", out)
 	const n = 4
 	if got := tb.ping(tb.h1, "2001:db8:20::1", n); got != n {
 		t.Fatalf("%d of %d pings answered while capturing", got, n)
@@ -48,7 +48,7 @@ func TestReadRoundTrip(t *testing.T) {
 	}
 
 	// -r prints each packet once, with its hook.
-	code, stdout, stderr := runLwtdump(t, "-r", out)
+	code, stdout, stderr := runLwtdump(t, launch{}, "-r", out)
 	if code != 0 || stderr != "" {
 		t.Fatalf("-r: exit code %d, stderr %q", code, stderr)
 	}
@@ -68,7 +68,7 @@ func TestReadRoundTrip(t *testing.T) {
 	}
 
 	// stats counts per attachment.
-	code, stdout, stderr = runLwtdump(t, "stats", "--json", out)
+	code, stdout, stderr = runLwtdump(t, launch{}, "stats", "--json", out)
 	if code != 0 || stderr != "" {
 		t.Fatalf("stats: exit code %d, stderr %q", code, stderr)
 	}
@@ -97,7 +97,7 @@ func TestReadRoundTrip(t *testing.T) {
 
 	// -r -w --hook lwt_xmit keeps exactly the xmit packets.
 	sel := filepath.Join(dir, "sel.pcapng")
-	code, _, stderr = runLwtdump(t, "-r", out, "-w", sel, "--hook", "lwt_xmit")
+	code, _, stderr = runLwtdump(t, launch{}, "-r", out, "-w", sel, "--hook", "lwt_xmit")
 	if code != 0 || stderr != "" {
 		t.Fatalf("-r -w: exit code %d, stderr %q", code, stderr)
 	}

@@ -93,7 +93,7 @@ func TestReadGolden(t *testing.T) {
 		for _, m := range modes {
 			t.Run(src+"/"+m.name, func(t *testing.T) {
 				args := append(append(append([]string{}, m.args...), "-r", file), m.expr...)
-				code, stdout, stderr := runLwtdumpAt(t, dir, args...)
+				code, stdout, stderr := runLwtdump(t, utcIn(dir), args...)
 				if code != 0 || stderr != "" {
 					t.Fatalf("exit code %d, stderr %q", code, stderr)
 				}
@@ -106,7 +106,7 @@ func TestReadGolden(t *testing.T) {
 				name, args = name+"-json", append(args, "--json")
 			}
 			t.Run(src+"/"+name, func(t *testing.T) {
-				code, stdout, stderr := runLwtdumpAt(t, dir, args...)
+				code, stdout, stderr := runLwtdump(t, utcIn(dir), args...)
 				if code != 0 || stderr != "" {
 					t.Fatalf("exit code %d, stderr %q", code, stderr)
 				}
@@ -143,7 +143,7 @@ func TestReadMatchesTcpdump(t *testing.T) {
 			if err != nil {
 				t.Fatalf("tcpdump: %v", err)
 			}
-			code, got, stderr := runLwtdumpAt(t, dir, args...)
+			code, got, stderr := runLwtdump(t, utcIn(dir), args...)
 			if code != 0 || got != string(want) {
 				t.Errorf("exit code %d, stderr %q\n--- lwtdump\n%s--- tcpdump\n%s", code, stderr, got, want)
 			}
@@ -161,7 +161,7 @@ func TestReadSeveral(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, one, _ := runLwtdumpAt(t, dir, "-t", "-r", "lwtdump.pcapng")
+	_, one, _ := runLwtdump(t, utcIn(dir), "-t", "-r", "lwtdump.pcapng")
 	var want strings.Builder
 	for _, l := range strings.SplitAfter(one, "\n") { // the same packets twice, each pair together
 		want.WriteString(l + l)
@@ -171,12 +171,12 @@ func TestReadSeveral(t *testing.T) {
 		{"-t", "-r", "rot-*.pcapng"},
 		{"-t", "-r", "rot-1.pcapng", "rot-2.pcapng"},
 	} {
-		code, got, stderr := runLwtdumpAt(t, dir, args...)
+		code, got, stderr := runLwtdump(t, utcIn(dir), args...)
 		if code != 0 || got != want.String() {
 			t.Errorf("%q: exit code %d, stderr %q\n%s", args, code, stderr, got)
 		}
 	}
-	code, got, stderr := runLwtdumpAt(t, dir, "stats", "rot-*.pcapng")
+	code, got, stderr := runLwtdump(t, utcIn(dir), "stats", "rot-*.pcapng")
 	if code != 0 || !strings.Contains(got, "lwt_xmit:2001:db8:20::/48@r1_h2  Raw   10 ") {
 		t.Errorf("stats of two files: exit code %d, stderr %q\n%s", code, stderr, got)
 	}
@@ -196,7 +196,7 @@ func TestReadDamaged(t *testing.T) {
 	write("truncated.pcapng", data[:1000])
 	write("garbage.pcapng", []byte("<html><body>not a capture</body></html>\n"))
 	write("empty.pcapng", nil)
-	_, full, _ := runLwtdumpAt(t, dir, "-r", "lwtdump.pcapng")
+	_, full, _ := runLwtdump(t, utcIn(dir), "-r", "lwtdump.pcapng")
 	lines := strings.SplitAfter(full, "\n")
 	for _, tc := range []struct {
 		name   string
@@ -219,7 +219,7 @@ func TestReadDamaged(t *testing.T) {
 			"lwtdump: warning: truncated.pcapng: truncated at offset 864: the file ends 136 bytes into a 240-byte record (a capture killed while writing?)\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runLwtdumpAt(t, dir, tc.args...)
+			code, stdout, stderr := runLwtdump(t, utcIn(dir), tc.args...)
 			if tc.name == "stats of a truncated file" {
 				stdout = "" // the table is checked elsewhere
 			}
@@ -228,7 +228,7 @@ func TestReadDamaged(t *testing.T) {
 			}
 		})
 	}
-	_, copied, _ := runLwtdumpAt(t, dir, "-r", "copy.pcapng")
+	_, copied, _ := runLwtdump(t, utcIn(dir), "-r", "copy.pcapng")
 	if copied != lines[0] {
 		t.Errorf("the copy of the truncated file: %q", copied)
 	}
@@ -258,7 +258,7 @@ func TestReadUsage(t *testing.T) {
 		{[]string{"-r", "lwtdump.pcapng", "lwtdump.pcapng", "-n"}, "-n: flags go before the files"},
 		{[]string{"stats"}, "no capture given"},
 	} {
-		code, stdout, stderr := runLwtdumpAt(t, dir, tc.args...)
+		code, stdout, stderr := runLwtdump(t, utcIn(dir), tc.args...)
 		if code != 2 || stdout != "" || !strings.HasPrefix(stderr, "lwtdump: ") || !strings.Contains(stderr, tc.msg) || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%q: exit code %d, stdout %q, stderr %q; want 2 and %q", tc.args, code, stdout, stderr, tc.msg)
 		}
@@ -273,7 +273,7 @@ func TestReadWrite(t *testing.T) {
 		t.Skip("tshark is not installed (make deps installs it)")
 	}
 	dir, _ := readFixture(t)
-	code, _, stderr := runLwtdumpAt(t, dir, "-r", "lwtdump.pcapng", "-w", "sel.pcapng", "--hook", "xmit", "--route", "2001:db8:20::/48")
+	code, _, stderr := runLwtdump(t, utcIn(dir), "-r", "lwtdump.pcapng", "-w", "sel.pcapng", "--hook", "xmit", "--route", "2001:db8:20::/48")
 	if code != 0 || stderr != "" {
 		t.Fatalf("exit code %d, stderr %q", code, stderr)
 	}
@@ -300,16 +300,14 @@ func TestReadWrite(t *testing.T) {
 	if len(isb) != 1 || isb[0][0] != "4,7,2,4" || isb[0][1] != "2,2,2,2" {
 		t.Errorf("statistics blocks: %q", isb)
 	}
-	_, stats, _ := runLwtdumpAt(t, dir, "stats", "--json", "sel.pcapng")
+	_, stats, _ := runLwtdump(t, utcIn(dir), "stats", "--json", "sel.pcapng")
 	if !strings.Contains(stats, `"packets": 5,`) || !strings.Contains(stats, `"dropped": 2,`) {
 		t.Errorf("stats of the copy:\n%s", stats)
 	}
 	// -w - writes the copy to a pipe.
-	cmd := exec.Command(lwtdumpBinary(t), "-r", "lwtdump.pcapng", "-w", "-", "--hook", "in")
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil || !bytes.HasPrefix(out, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		t.Fatalf("-w -: %v, %d bytes", err, len(out))
+	code, out, stderr := runLwtdump(t, launch{dir: dir}, "-r", "lwtdump.pcapng", "-w", "-", "--hook", "in")
+	if code != 0 || !strings.HasPrefix(out, "\x0a\x0d\x0d\x0a") {
+		t.Fatalf("-w -: exit %d, %d bytes\nstderr: %s", code, len(out), stderr)
 	}
 }
 
@@ -319,4 +317,25 @@ func flat(rows [][]string) []string {
 		s = append(s, strings.Join(r, ","))
 	}
 	return s
+}
+
+// -r in this process: a copy records in its section comment the command
+// line given to run, not the process's, and -w - writes to the stdout given
+// to run.
+func TestReadInProcess(t *testing.T) {
+	dir, _ := readFixture(t)
+	in, out := filepath.Join(dir, "lwtdump.pcapng"), filepath.Join(dir, "copy.pcapng")
+	args := []string{"-r", in, "-w", out, "--hook", "in"}
+	if code, _, stderr := runLwtdump(t, inProcess, args...); code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	want := "selected by lwtdump " + version + ": " + quoteArgs(append([]string{"lwtdump"}, args...))
+	if got := ngReader(t, out).SectionInfo().Comment; !strings.HasSuffix(got, want) {
+		t.Errorf("section comment %q, want it to end with %q", got, want)
+	}
+	var stdout bytes.Buffer
+	code, _, stderr := runLwtdump(t, launch{inProcess: true, stdout: &stdout}, "-r", in, "-w", "-", "--hook", "in")
+	if code != 0 || stderr != "" || !bytes.HasPrefix(stdout.Bytes(), []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		t.Fatalf("-w -: exit %d, stderr %q, %d bytes not a pcapng section", code, stderr, stdout.Len())
+	}
 }

@@ -151,7 +151,7 @@ func TestRotateSizeRing(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "ring.pcapng")
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out, "-C", "1", "-W", "3", "-z", script)
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out, "-C", "1", "-W", "3", "-z", script)
 
 	// 4000 requests of 1248 bytes, about 1.45 MB of pcapng per 1000: five or
 	// six files, so the ring wraps.
@@ -246,7 +246,7 @@ func TestRotateTime(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	dir := t.TempDir()
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(dir, "t-%Y%m%d-%H%M%S.pcapng"),
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(dir, "t-%Y%m%d-%H%M%S.pcapng"),
 		"-G", "1", "-W", "3", "--file-mode", "0640")
 	f := tb.startFlood(tb.h1, "2001:db8:20::1", 2000, "0.005", 56)
 	if code := p.wait(); code != 0 {
@@ -294,7 +294,7 @@ func TestRotateIdle(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	dir := t.TempDir()
-	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(dir, "idle-%s"), "-G", "1", "-W", "2")
+	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(dir, "idle-%s"), "-G", "1", "-W", "2")
 	if code := p.wait(); code != 0 {
 		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
 	}
@@ -341,7 +341,7 @@ func TestRotateDiskFull(t *testing.T) {
 				dir = mnt
 			}
 			out := filepath.Join(mnt, "full.pcapng")
-			p := tb.startLwtdump(append([]string{"-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out}, tc.args...)...)
+			p := startLwtdump(t, tb.launch(), append([]string{"-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out}, tc.args...)...)
 			f := tb.startFlood(tb.h1, "2001:db8:20::1", 3000, "0.002", 1200)
 			code := p.wait()
 			f.stop()
@@ -413,7 +413,7 @@ func pcapgoCount(t *testing.T, file string) int {
 func TestRotateReadOnlyDirectory(t *testing.T) {
 	requireRoot(t)
 	ro := mountTmpfs(t, "ro,size=64k")
-	code, _, stderr := runLwtdump(t, "-i", "2001:db8:20::/48", "-w", filepath.Join(ro, "out-%H.pcapng"), "-G", "60")
+	code, _, stderr := runLwtdump(t, launch{}, "-i", "2001:db8:20::/48", "-w", filepath.Join(ro, "out-%H.pcapng"), "-G", "60")
 	if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "directory "+ro+" is not writable") {
 		t.Fatalf("exit code %d, stderr %q; want 2 and one line saying the directory is not writable", code, stderr)
 	}

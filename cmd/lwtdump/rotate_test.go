@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
 	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/writer"

@@ -90,7 +90,7 @@ func TestCaptureRouteShapes(t *testing.T) {
 				if shape.table != "" {
 					args = append(args, "--table", shape.table)
 				}
-				p := tb.startLwtdump(args...)
+				p := startLwtdump(t, tb.launch(), args...)
 				table := shape.table
 				if table == "" {
 					table = "main"
@@ -208,7 +208,7 @@ func TestCaptureRefusals(t *testing.T) {
 			if !slices.Contains(args, "--netns") {
 				args = append(args, "--netns", tb.r1)
 			}
-			code, stdout, stderr := tb.run(append(args, "-w", filepath.Join(t.TempDir(), "out.pcapng"))...)
+			code, stdout, stderr := runLwtdump(t, tb.launch(), append(args, "-w", filepath.Join(t.TempDir(), "out.pcapng"))...)
 			if code != 2 {
 				t.Errorf("exit code %d, want 2", code)
 			}

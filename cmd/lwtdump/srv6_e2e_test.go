@@ -17,7 +17,7 @@ func TestCaptureSRv6EndBPF(t *testing.T) {
 	tb := newSRv6Testbed(t)
 	before := tb.routes(tb.r1)
 	out := filepath.Join(t.TempDir(), "out.pcapng")
-	p := tb.startLwtdump("--srv6-sid", "2001:db8:f1::1", "--cookie", "0x5106", "--netns", tb.r1, "-w", out)
+	p := startLwtdump(t, tb.launch(), "--srv6-sid", "2001:db8:f1::1", "--cookie", "0x5106", "--netns", tb.r1, "-w", out)
 	shown := tb.ip("-n", tb.r1, "-6", "route", "show", "2001:db8:f1::1")
 	if want := fmt.Sprintf("encap seg6local action End.BPF endpoint lwtdump:%d:seg6local dev r1_h1", p.cmd.Process.Pid); !strings.Contains(shown, want) {
 		t.Errorf("SID route while capturing: %q, want %q", shown, want)
@@ -79,14 +79,14 @@ func TestCaptureSRv6Refusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := tb.in(t)
-			code, _, stderr := tb.run("--srv6-sid", tc.sid, "--netns", tb.r1)
+			code, _, stderr := runLwtdump(t, tb.launch(), "--srv6-sid", tc.sid, "--netns", tb.r1)
 			if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit code %d, stderr %q; want 2 and one line with %q", code, stderr, tc.want)
 			}
 			tb.requireRoutes(tb.r1, before)
 		})
 	}
-	if code, _, stderr := tb.run("--srv6-sid", "192.0.2.1"); code != 2 || !strings.Contains(stderr, "is not an IPv6 address") {
+	if code, _, stderr := runLwtdump(t, tb.launch(), "--srv6-sid", "192.0.2.1"); code != 2 || !strings.Contains(stderr, "is not an IPv6 address") {
 		t.Errorf("--srv6-sid 192.0.2.1: exit code %d, stderr %q", code, stderr)
 	}
 }

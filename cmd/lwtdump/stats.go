@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+
 	"github.com/lwtdump/lwtdump/cmd/internal/pcapread"
 	"github.com/urfave/cli/v2"
 )
@@ -11,23 +12,13 @@ func statsCommand() *cli.Command {
 		Name:      "stats",
 		Usage:     "per interface (attachment) of captures: packets, bytes, first and last time stamp, drops, hooks and cookies",
 		ArgsUsage: "FILE...",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
-		},
-		Action: statsAction,
+		Flags:     []cli.Flag{jsonFlag("a table")},
+		Action:    statsAction,
 	}
 }
 
 func statsAction(c *cli.Context) error {
-	asJSON := c.Bool("json")
-	var patterns []string
-	for _, a := range c.Args().Slice() {
-		if a == "--json" || a == "-json" { // after the files, where flags are not parsed
-			asJSON = true
-			continue
-		}
-		patterns = append(patterns, a)
-	}
+	patterns, asJSON := jsonOperands(c)
 	if len(patterns) == 0 {
 		return usagef("stats: no capture given (lwtdump stats FILE... [--json])")
 	}

@@ -6,9 +6,7 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +15,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -146,26 +143,6 @@ func (tb *testbed) requireRoutes(ns, before string) {
 	}
 }
 
-// run runs lwtdump to completion with the testbed's state directory and
-// returns its exit code, stdout and stderr. A subcommand (list, cleanup)
-// comes first in args.
-func (tb *testbed) run(args ...string) (int, string, string) {
-	tb.t.Helper()
-	return tb.runIn("", args...)
-}
-
-// runIn is run with lwtdump inside the network namespace ns.
-func (tb *testbed) runIn(ns string, args ...string) (int, string, string) {
-	tb.t.Helper()
-	switch {
-	case len(args) > 0 && (args[0] == "list" || args[0] == "cleanup"):
-		args = append([]string{args[0], "--state-dir", tb.stateDir}, args[1:]...)
-	default:
-		args = append([]string{"--state-dir", tb.stateDir}, args...)
-	}
-	return runLwtdumpIn(tb.t, ns, args...)
-}
-
 // stateFiles lists the state files left in the testbed's state directory.
 func (tb *testbed) stateFiles() []string {
 	tb.t.Helper()
@@ -288,176 +265,6 @@ func (tb *testbed) udp(ns, dst string, port, count int, payload string) {
 	if out, err := exec.Command("ip", "netns", "exec", ns, "bash", "-c", script).CombinedOutput(); err != nil {
 		tb.t.Fatalf("send udp from %s to [%s]:%d: %v\n%s", ns, dst, port, err, out)
 	}
-}
-
-// proc is a running lwtdump.
-type proc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdout bytes.Buffer
-	stderr bytes.Buffer
-	done   chan struct{}
-	err    error
-}
-
-// startLwtdump starts lwtdump with args (plus --ready-file and --state-dir
-// of the test) and waits until it says it is attached, or fails the test if
-// it exits first.
-func (tb *testbed) startLwtdump(args ...string) *proc {
-	tb.t.Helper()
-	return tb.startLwtdumpWith("", nil, args...)
-}
-
-// startLwtdumpIn is startLwtdump with lwtdump run inside the network
-// namespace ns (ip netns exec, which keeps the pid), "" for the test's own.
-func (tb *testbed) startLwtdumpIn(ns string, args ...string) *proc {
-	tb.t.Helper()
-	return tb.startLwtdumpWith(ns, nil, args...)
-}
-
-// startLwtdumpOut is startLwtdump with lwtdump's stdout going to out, such
-// as the write end of a pipe. The caller closes its own copy of a pipe's end
-// once lwtdump has started.
-func (tb *testbed) startLwtdumpOut(out io.Writer, args ...string) *proc {
-	tb.t.Helper()
-	return tb.startLwtdumpWith("", out, args...)
-}
-
-// startLwtdumpWith starts lwtdump in namespace ns ("" for the test's own)
-// with its stdout going to out (nil: p.stdout).
-func (tb *testbed) startLwtdumpWith(ns string, out io.Writer, args ...string) *proc {
-	tb.t.Helper()
-	ready := filepath.Join(tb.t.TempDir(), "ready")
-	args = append([]string{"--ready-file", ready, "--state-dir", tb.stateDir}, args...)
-	p := &proc{t: tb.t, cmd: lwtdumpCommand(tb.t, ns, args...), done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if out != nil {
-		p.cmd.Stdout = out
-	}
-	if err := p.cmd.Start(); err != nil {
-		tb.t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	tb.t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.done:
-			case <-time.After(10 * time.Second):
-				p.cmd.Process.Kill()
-				<-p.done
-			}
-		}
-	})
-	deadline := time.After(20 * time.Second)
-	for {
-		if _, err := os.Stat(ready); err == nil {
-			return p
-		}
-		select {
-		case <-p.done:
-			tb.t.Fatalf("lwtdump %s exited before it was ready: %v\nstderr: %s", strings.Join(args, " "), p.err, p.stderr.String())
-		case <-deadline:
-			tb.t.Fatalf("lwtdump %s not ready after 20 s\nstderr: %s", strings.Join(args, " "), p.stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// stop sends sig and returns the exit code.
-func (p *proc) stop(sig syscall.Signal) int {
-	p.t.Helper()
-	p.cmd.Process.Signal(sig)
-	return p.wait()
-}
-
-// wait waits for lwtdump to exit (at most 30 s) and returns the exit code.
-func (p *proc) wait() int {
-	p.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-		p.t.Fatalf("lwtdump did not exit within 30 s\nstderr: %s", p.stderr.String())
-	}
-	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
-		return ee.ExitCode()
-	}
-	if p.err != nil {
-		p.t.Fatal(p.err)
-	}
-	return 0
-}
-
-// runLwtdump runs lwtdump to completion and returns its exit code, stdout and stderr.
-// A command that should end by itself but does not (a capture that was
-// expected to be refused) is stopped with SIGINT after a minute, so that it
-// restores its routes, and fails the test.
-func runLwtdump(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	return runLwtdumpIn(t, "", args...)
-}
-
-// lwtdumpCommand is the command that runs lwtdump with args inside the
-// network namespace ns ("" for the test's own).
-func lwtdumpCommand(t *testing.T, ns string, args ...string) *exec.Cmd {
-	t.Helper()
-	if ns == "" {
-		return exec.Command(lwtdumpBinary(t), args...)
-	}
-	return exec.Command("ip", append([]string{"netns", "exec", ns, lwtdumpBinary(t)}, args...)...)
-}
-
-// runLwtdumpIn is runLwtdump inside the network namespace ns.
-func runLwtdumpIn(t *testing.T, ns string, args ...string) (int, string, string) {
-	t.Helper()
-	return runLwtdumpCommand(t, lwtdumpCommand(t, ns, args...), args)
-}
-
-// runLwtdumpAt is runLwtdump in the directory dir, with TZ=UTC so that time
-// stamps print the same everywhere.
-func runLwtdumpAt(t *testing.T, dir string, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := lwtdumpCommand(t, "", args...)
-	cmd.Dir, cmd.Env = dir, append(os.Environ(), "TZ=UTC")
-	return runLwtdumpCommand(t, cmd, args)
-}
-
-// runLwtdumpCommand runs a command of lwtdumpCommand as runLwtdump does.
-func runLwtdumpCommand(t *testing.T, cmd *exec.Cmd, args []string) (int, string, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(time.Minute):
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		t.Fatalf("lwtdump %s did not end by itself\nstderr: %s", strings.Join(args, " "), stderr.String())
-	}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		return ee.ExitCode(), stdout.String(), stderr.String()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return 0, stdout.String(), stderr.String()
 }
 
 // tsharkFields reads a capture with tshark and returns one row of fields per packet.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
 	"github.com/lwtdump/lwtdump/bpf"
 	"github.com/lwtdump/lwtdump/bpf/sample"
 )

@@ -17,7 +17,7 @@ func TestTransportsWithTrafficOnTwoCPUs(t *testing.T) {
 			tb := newTestbed(t)
 			before := tb.routes(tb.r1)
 			out := filepath.Join(t.TempDir(), "out.pcapng")
-			p := tb.startLwtdump("-i", "2001:db8:20::/48", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", out, "--transport", transport)
+			p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "-i", "203.0.113.0/24", "--netns", tb.r1, "-w", out, "--transport", transport)
 			const n = 300
 			var pings []*exec.Cmd
 			for cpu, dst := range []string{"2001:db8:20::1", "203.0.113.1"} {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
+
 	"github.com/lwtdump/lwtdump/cmd/internal/pcapread"
 	"github.com/lwtdump/lwtdump/rotate/manifest"
 	"github.com/urfave/cli/v2"
@@ -17,23 +18,13 @@ func verifyCommand() *cli.Command {
 		Name:      "verify",
 		Usage:     "check capture files against their manifest: size, SHA-256, blocks, packet count, and the chain of each run",
 		ArgsUsage: "DIR|FILE...",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of lines"},
-		},
-		Action: verifyAction,
+		Flags:     []cli.Flag{jsonFlag("lines")},
+		Action:    verifyAction,
 	}
 }
 
 func verifyAction(c *cli.Context) error {
-	asJSON := c.Bool("json")
-	var paths []string
-	for _, a := range c.Args().Slice() {
-		if a == "--json" || a == "-json" { // after the paths, where flags are not parsed
-			asJSON = true
-			continue
-		}
-		paths = append(paths, a)
-	}
+	paths, asJSON := jsonOperands(c)
 	if len(paths) == 0 {
 		return usagef("verify: no directory or file given (lwtdump verify DIR|FILE... [--json])")
 	}

@@ -75,12 +75,11 @@ func ringRun(t *testing.T) (dir, run string, names []string) {
 
 func runVerify(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := run(append([]string{"lwtdump", "verify"}, args...), &stdout, &stderr)
-	if stderr.Len() > 0 && code != exitUsage {
-		t.Errorf("stderr: %s", stderr.String())
+	code, stdout, stderr := runLwtdump(t, inProcess, append([]string{"verify"}, args...)...)
+	if stderr != "" && code != exitUsage {
+		t.Errorf("stderr: %s", stderr)
 	}
-	return code, stdout.String() + stderr.String()
+	return code, stdout + stderr
 }
 
 // The manifest of a rotated capture: a line per finished file with what
@@ -229,12 +228,12 @@ func TestReadDirectory(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a capture\n"), 0o600)
 	whole := filepath.Join(t.TempDir(), "whole.pcapng")
 	os.WriteFile(whole, writertest.Bytes(), 0o600)
-	_, want, _ := runLwtdumpAt(t, dir, "-tttt", "-v", "-r", whole)
-	code, got, stderr := runLwtdumpAt(t, dir, "-tttt", "-v", "-r", dir)
+	_, want, _ := runLwtdump(t, utcIn(dir), "-tttt", "-v", "-r", whole)
+	code, got, stderr := runLwtdump(t, utcIn(dir), "-tttt", "-v", "-r", dir)
 	if code != 0 || stderr != "" || got != want {
 		t.Errorf("-r DIR: exit code %d, stderr %q\n%s\nwant\n%s", code, stderr, got, want)
 	}
-	code, _, stderr = runLwtdumpAt(t, dir, "-r", t.TempDir())
+	code, _, stderr = runLwtdump(t, utcIn(dir), "-r", t.TempDir())
 	if code != exitUsage || !strings.Contains(stderr, "the directory holds no capture") {
 		t.Errorf("-r of an empty directory: exit code %d, %q", code, stderr)
 	}

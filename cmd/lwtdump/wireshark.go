@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
 	"github.com/lwtdump/lwtdump/cmd/internal/wireshark"
 	"github.com/urfave/cli/v2"
 )

@@ -22,13 +22,11 @@ func TestWiresharkInstall(t *testing.T) {
 	bin := lwtdumpBinary(t)
 	lwtdump := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("lwtdump %s: %v\n%s", strings.Join(args, " "), err, out)
+		code, stdout, stderr := runLwtdump(t, launch{env: env}, args...)
+		if code != 0 {
+			t.Fatalf("lwtdump %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
 		}
-		return string(out)
+		return stdout + stderr
 	}
 	tshark := func(args ...string) string {
 		t.Helper()
