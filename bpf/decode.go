@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"unsafe"
+
 	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 

@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/rlimit"
+	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/sample"
 	cbpf "golang.org/x/net/bpf"
 )
@@ -118,7 +119,7 @@ func (c *Collection) SetFilter(prog []cbpf.RawInstruction) error {
 		c.filter = nil
 		return nil
 	}
-	insns, err := translateFilter(prog, true)
+	insns, err := filter.ToEBPF(prog, filter.EBPFOptions{})
 	if err != nil {
 		return err
 	}
