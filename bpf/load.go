@@ -108,7 +108,7 @@ func NewCollection(opts ReaderOptions) (_ *Collection, err error) {
 	return c, nil
 }
 
-// Events is the perf event array the programs write samples to.
+// Events is the perf event array the programs write samples to with PerfBuffer.
 func (c *Collection) Events() *ebpf.Map { return c.events }
 
 // SetFilter makes the programs loaded from now on copy only the packets

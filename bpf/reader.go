@@ -16,9 +16,10 @@ import (
 type ReaderOptions struct {
 	// Transport is the BPF ring buffer (default) or the perf event array.
 	Transport Transport
-	// PerCPUBuffer is the size of each CPU's perf buffer in bytes
-	// (default 4 MiB). Bigger buffers absorb longer bursts. The ring
-	// buffer, shared by all CPUs, gets this size times the number of CPUs.
+	// PerCPUBuffer is the kernel buffer of each CPU in bytes (default
+	// 4 MiB): the size of each CPU's perf buffer, while the ring buffer,
+	// shared by all CPUs, gets this size times the number of CPUs (see
+	// RingSize). Bigger buffers absorb longer bursts.
 	PerCPUBuffer int
 	// Watermark is how many bytes a buffer holds before user space is woken
 	// (default, and at most, a quarter of the buffer: the ring buffer, or a
