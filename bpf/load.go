@@ -44,7 +44,7 @@ const (
 	PerfBuffer
 )
 
-// String names the transport as the --transport flag does.
+// String names the transport as ParseTransport reads it.
 func (t Transport) String() string {
 	if t == RingBuffer {
 		return "ringbuf"
@@ -218,7 +218,7 @@ func (c *Collection) Close() error {
 }
 
 // ErrPermission means the kernel refused for lack of privilege.
-var ErrPermission = errors.New("permission denied: lwtdump needs root or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN")
+var ErrPermission = errors.New("permission denied: needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN")
 
 func permission(err error) error {
 	if errors.Is(err, os.ErrPermission) {
