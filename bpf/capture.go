@@ -74,7 +74,7 @@ func Start(opts Options) (_ *Capture, err error) {
 		opts.StateDir = route.DefaultStateDir
 	}
 	if len(opts.Targets) == 0 && len(opts.SIDs) == 0 {
-		return nil, errors.New("nothing to capture: give a route with -i PREFIX[@DEV] or a SID with --srv6-sid")
+		return nil, ErrNothingToCapture
 	}
 
 	// c is not the named result: a failing return sets that to nil, and c
@@ -194,7 +194,7 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 	if t.Dev != "" {
 		var err error
 		if p.oif, err = c.h.LinkIndex(t.Dev); err != nil {
-			return p, fmt.Errorf("route %s: %w %q%s (ip link lists the devices)", t.Prefix, ErrNoDevice, t.Dev, c.inNetns())
+			return p, &TargetError{Kind: ErrNoDevice, Prefix: t.Prefix, Table: table, Netns: c.h.Netns(), Dev: t.Dev}
 		}
 	}
 	routes, err := c.h.Find(t.Prefix, table)
@@ -203,7 +203,7 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 	}
 	if len(routes) == 0 {
 		if t.Dev == "" {
-			return p, fmt.Errorf("%w to %s in table %d%s: capture an existing route, or add one for the capture with -i %s@DEV", ErrNoRoute, t.Prefix, table, c.inNetns(), t.Prefix)
+			return p, &TargetError{Kind: ErrNoRoute, Prefix: t.Prefix, Table: table, Netns: c.h.Netns()}
 		}
 		return p, nil
 	}
@@ -213,14 +213,14 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 		// first, which is not necessarily the one the kernel uses.
 		return p, fmt.Errorf("route %s has %d routes with metric %d in table %d: lwtdump cannot tell which one a capture would replace: %w", t.Prefix, sameMetric(routes), r.Priority(), table, route.ErrNotRestorable)
 	}
-	if err := c.checkOwner(r); err != nil {
+	if err := c.checkOwner(r, table); err != nil {
 		return p, err
 	}
 	if err := route.CheckReplaceable(r); err != nil {
 		return p, err
 	}
 	if t.Dev != "" && r.OIF() != p.oif {
-		return p, targetError{kind: ErrOtherDevice, msg: fmt.Sprintf("route %s in table %d goes through %s, not %s: drop @%s to capture it as it is", t.Prefix, table, c.h.LinkName(r.OIF()), t.Dev, t.Dev)}
+		return p, &TargetError{Kind: ErrOtherDevice, Prefix: t.Prefix, Table: table, Netns: c.h.Netns(), Dev: t.Dev, RouteDev: c.h.LinkName(r.OIF())}
 	}
 	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
 	return p, nil
@@ -245,9 +245,9 @@ func (c *Capture) resolveSID(sid netip.Addr, table uint32) (plan, error) {
 		return p, err
 	}
 	if r == nil {
-		return p, fmt.Errorf("%w: no seg6local route for SID %s in table %d%s: add one with `ip -6 route add %s encap seg6local action End dev DEV`", ErrNoRoute, sid, table, c.inNetns(), sid)
+		return p, &TargetError{Kind: ErrNoRoute, Prefix: p.prefix, SID: true, Table: table, Netns: c.h.Netns()}
 	}
-	if err := c.checkOwner(r); err != nil {
+	if err := c.checkOwner(r, table); err != nil {
 		return p, err
 	}
 	if err := route.CheckEndReplaceable(r); err != nil {
@@ -257,21 +257,15 @@ func (c *Capture) resolveSID(sid netip.Addr, table uint32) (plan, error) {
 	return p, nil
 }
 
+// ErrNothingToCapture means Options name no route and no SID.
+var ErrNothingToCapture = errors.New("nothing to capture: no route and no SID")
+
 // Errors of a target that names what does not exist.
 var (
 	ErrNoDevice    = errors.New("no such device")
 	ErrNoRoute     = errors.New("no route")
 	ErrOtherDevice = errors.New("route goes through another device")
 )
-
-// targetError is an error whose message says it all; errors.Is finds its kind.
-type targetError struct {
-	kind error
-	msg  string
-}
-
-func (e targetError) Error() string { return e.msg }
-func (e targetError) Unwrap() error { return e.kind }
 
 // Errors of Start on a route that already carries lwtdump's programs.
 var (
@@ -281,31 +275,64 @@ var (
 	ErrStale = errors.New("route still carries the programs of an lwtdump that is gone")
 )
 
+// TargetError is a route or SID that Start does not capture, with what it
+// found. Kind says why, and errors.Is finds it: ErrNoDevice, ErrNoRoute,
+// ErrOtherDevice, ErrBusy or ErrStale.
+type TargetError struct {
+	Kind     error
+	Prefix   netip.Prefix // the route's prefix; a SID's is its /128
+	SID      bool         // the target is an SRv6 SID
+	Table    uint32
+	Netns    string // the network namespace, "" for the current one
+	Dev      string // the device the target names (ErrNoDevice, ErrOtherDevice)
+	RouteDev string // the device the route goes through (ErrOtherDevice)
+	Pid      int    // the lwtdump whose programs the route carries (ErrBusy, ErrStale)
+}
+
+func (e *TargetError) Error() string {
+	netns := ""
+	if e.Netns != "" {
+		netns = " of netns " + e.Netns
+	}
+	switch e.Kind {
+	case ErrNoDevice:
+		return fmt.Sprintf("route %s: %v %q%s", e.Prefix, ErrNoDevice, e.Dev, netns)
+	case ErrNoRoute:
+		if e.SID {
+			return fmt.Sprintf("%v: no seg6local route for SID %s in table %d%s", ErrNoRoute, e.Prefix.Addr(), e.Table, netns)
+		}
+		return fmt.Sprintf("%v to %s in table %d%s", ErrNoRoute, e.Prefix, e.Table, netns)
+	case ErrOtherDevice:
+		return fmt.Sprintf("route %s in table %d goes through %s, not %s", e.Prefix, e.Table, e.RouteDev, e.Dev)
+	case ErrBusy:
+		return fmt.Sprintf("route %s is being captured by lwtdump pid %d", e.Prefix, e.Pid)
+	case ErrStale:
+		return fmt.Sprintf("route %s still carries the programs of lwtdump pid %d, which is gone", e.Prefix, e.Pid)
+	}
+	return fmt.Sprintf("route %s: %v", e.Prefix, e.Kind)
+}
+
+func (e *TargetError) Unwrap() error { return e.Kind }
+
 // checkOwner refuses a route that carries an lwtdump program, naming its process.
-func (c *Capture) checkOwner(r *route.Route) error {
+func (c *Capture) checkOwner(r *route.Route, table uint32) error {
 	for _, name := range r.ProgramNames() {
 		l, ok := ParseProgramName(name)
 		if !ok {
 			continue
 		}
+		e := &TargetError{Kind: ErrStale, Prefix: r.Dst(), Table: table, Netns: c.h.Netns(), Pid: l.Pid}
 		if route.ProcessAlive(l.Pid) {
-			return targetError{kind: ErrBusy, msg: fmt.Sprintf("route %s is being captured by lwtdump pid %d: stop that capture first", r.Dst(), l.Pid)}
+			e.Kind = ErrBusy
 		}
-		return targetError{kind: ErrStale, msg: fmt.Sprintf("route %s still carries the programs of lwtdump pid %d, which is gone: run `lwtdump cleanup` first", r.Dst(), l.Pid)}
+		return e
 	}
 	return nil
 }
 
-func (c *Capture) inNetns() string {
-	if c.h.Netns() == "" {
-		return ""
-	}
-	return " of netns " + c.h.Netns()
-}
-
 // BadTarget reports whether err means that the targets themselves are wrong
 // (a namespace, device or route that does not exist, or a route lwtdump must
-// not change): the command line needs changing, not the system.
+// not change): the targets need changing, not the system.
 func BadTarget(err error) bool {
 	for _, e := range []error{route.ErrNoNetns, ErrNoDevice, ErrNoRoute, ErrOtherDevice, route.ErrNotRestorable} {
 		if errors.Is(err, e) {

@@ -102,11 +102,33 @@ type CleanupOptions struct {
 
 // Step is one thing Cleanup did, or could not do.
 type Step struct {
-	Netns string // the network namespace, "" for the current one
-	Route string // "2001:db8:20::/48 table 254", or "" for a step about a state file
-	Done  bool   // a route was restored, deleted or stripped
-	Note  string // what was done, or why nothing was
+	Netns  string // the network namespace, "" for the current one
+	Route  string // "2001:db8:20::/48 table 254", or "" for a step about a state file
+	Done   bool   // a route was restored, deleted or stripped
+	Note   string // what was done, or why nothing was
+	Remedy Remedy // what would do what was left undone
 }
+
+// Remedy is what would do what a Step left undone.
+type Remedy int
+
+// The remedies.
+const (
+	// NoRemedy: nothing was left undone, or nothing Cleanup can do would do it.
+	NoRemedy Remedy = iota
+	// RemedyNetns: a state file records changes made in another network
+	// namespace, with no name to reach it by; Cleanup run inside that
+	// namespace, or with CleanupOptions.Netns naming it, replays it.
+	RemedyNetns
+	// RemedyStripDelete: a gone lwtdump added the route, and no state
+	// file records it; CleanupOptions.Strip deletes it.
+	RemedyStripDelete
+	// RemedyStrip: the route carries a gone lwtdump's programs, and no
+	// state file records its original; lwtdump only captures routes
+	// without an encap (and SIDs that are a bare End), so
+	// CleanupOptions.Strip puts back the same route without them.
+	RemedyStrip
+)
 
 func (s Step) String() string {
 	where := ""
@@ -171,7 +193,7 @@ func Cleanup(opts CleanupOptions) ([]Step, error) {
 		netns := s.Netns
 		if netns == "" && s.NetnsID != "" && s.NetnsID != hereID {
 			if opts.Netns == "" || targetID == "" || s.NetnsID != targetID {
-				steps = append(steps, Step{Note: fmt.Sprintf("state file %s of lwtdump pid %d was written in another network namespace (%s): run lwtdump cleanup inside it, or with --netns NAME", s.Path(), s.Pid, s.NetnsID)})
+				steps = append(steps, Step{Note: fmt.Sprintf("state file %s of lwtdump pid %d was written in another network namespace (%s)", s.Path(), s.Pid, s.NetnsID), Remedy: RemedyNetns})
 				errs = append(errs, fmt.Errorf("state file %s left: %w", s.Path(), ErrOtherNetns))
 				pending = append(pending, s)
 				continue
@@ -250,7 +272,7 @@ func replay(s *route.State, netns string) (steps []Step, err error) {
 		case err == nil:
 			step.Note = fmt.Sprintf("no longer carries the programs of lwtdump pid %d: nothing to restore", s.Pid)
 		case settled(err):
-			step.Note = oneLine(err)
+			step.Note = collapseSpace(err)
 		default:
 			errs = append(errs, err)
 			continue
@@ -293,11 +315,12 @@ func cleanupStale(opts CleanupOptions, pending []*route.State) ([]Step, error) {
 			step.Note = fmt.Sprintf("still carries the programs of lwtdump pid %d: its state file %s could not be replayed (see above)", c.Owner, c.State)
 			stale = append(stale, step.Route)
 		case !opts.Strip && c.Added:
-			step.Note = fmt.Sprintf("was added by lwtdump pid %d, which is gone, and no state file records it: run `lwtdump cleanup --strip` to delete it", c.Owner)
+			step.Note = fmt.Sprintf("was added by lwtdump pid %d, which is gone, and no state file records it", c.Owner)
+			step.Remedy = RemedyStripDelete
 			stale = append(stale, step.Route)
 		case !opts.Strip:
-			step.Note = fmt.Sprintf("carries the programs of lwtdump pid %d, which is gone, and no state file records the original: "+
-				"lwtdump only captures routes without an encap (and SIDs that are a bare End), so `lwtdump cleanup --strip` puts back the same route without it", c.Owner)
+			step.Note = fmt.Sprintf("carries the programs of lwtdump pid %d, which is gone, and no state file records the original", c.Owner)
+			step.Remedy = RemedyStrip
 			stale = append(stale, step.Route)
 		case c.Added:
 			if err := h.Delete(c.Route); err != nil {
@@ -321,7 +344,8 @@ func cleanupStale(opts CleanupOptions, pending []*route.State) ([]Step, error) {
 	return steps, nil
 }
 
-// oneLine turns an error into one line.
-func oneLine(err error) string {
+// collapseSpace is the text of err with every run of white space, line
+// breaks included, made one space.
+func collapseSpace(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"unsafe"
+
 	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
@@ -28,8 +29,10 @@ const (
 // ErrMalformed means a sample does not have the layout the program writes.
 var ErrMalformed = errors.New("malformed sample")
 
-// Decode fills s from one raw sample: the header, then cap_len packet bytes
-// (perf may add up to 7 bytes of padding after them). s.Data aliases raw.
+// Decode fills s from one raw sample: the header, then cap_len packet bytes,
+// and whatever follows them (the perf buffer pads a sample to 8 bytes; a
+// ring buffer record has the fixed size of its size class). s.Data aliases
+// raw.
 func Decode(raw []byte, clock Clock, s *sample.Sample) error {
 	if len(raw) < HeaderSize {
 		return fmt.Errorf("%w: %d bytes, header alone is %d", ErrMalformed, len(raw), HeaderSize)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
 	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 

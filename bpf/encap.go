@@ -18,8 +18,9 @@ import (
 const NamePrefix = "lwtdump"
 
 // addedSuffix ends the program names on a route lwtdump added for the
-// capture (-i PREFIX@DEV with no route to PREFIX): after a crash, such a
-// route is deleted rather than stripped of its encap (lwtdump cleanup --strip).
+// capture (a Target with a device and no route to its prefix): after a
+// crash, such a route is deleted rather than stripped of its encap
+// (CleanupOptions.Strip).
 const addedSuffix = ":added"
 
 // ProgramName is the name lwtdump gives the kernel for its program at a

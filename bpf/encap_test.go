@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"testing"
+
 	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 

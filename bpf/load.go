@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/rlimit"
+	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/sample"
 	cbpf "golang.org/x/net/bpf"
 )
@@ -43,7 +44,7 @@ const (
 	PerfBuffer
 )
 
-// String names the transport as the --transport flag does.
+// String names the transport as ParseTransport reads it.
 func (t Transport) String() string {
 	if t == RingBuffer {
 		return "ringbuf"
@@ -107,7 +108,7 @@ func NewCollection(opts ReaderOptions) (_ *Collection, err error) {
 	return c, nil
 }
 
-// Events is the perf event array the programs write samples to.
+// Events is the perf event array the programs write samples to with PerfBuffer.
 func (c *Collection) Events() *ebpf.Map { return c.events }
 
 // SetFilter makes the programs loaded from now on copy only the packets
@@ -118,7 +119,7 @@ func (c *Collection) SetFilter(prog []cbpf.RawInstruction) error {
 		c.filter = nil
 		return nil
 	}
-	insns, err := translateFilter(prog, true)
+	insns, err := filter.ToEBPF(prog, filter.EBPFOptions{})
 	if err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func (c *Collection) Close() error {
 }
 
 // ErrPermission means the kernel refused for lack of privilege.
-var ErrPermission = errors.New("permission denied: lwtdump needs root or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN")
+var ErrPermission = errors.New("permission denied: needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN")
 
 func permission(err error) error {
 	if errors.Is(err, os.ErrPermission) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -37,14 +38,34 @@ func CheckPrivileges(netns bool) error {
 		missing = append(missing, "CAP_NET_ADMIN")
 	}
 	if netns && !has(capSysAdmin) {
-		missing = append(missing, "CAP_SYS_ADMIN (for --netns)")
+		missing = append(missing, "CAP_SYS_ADMIN")
 	}
 	if len(missing) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w (missing %s): grant them with `setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep lwtdump`",
-		ErrPermission, strings.Join(missing, ", "))
+	return &PrivilegeError{Missing: missing}
 }
+
+// PrivilegeError lists the capabilities the process lacks; errors.Is finds
+// ErrPermission in it.
+type PrivilegeError struct {
+	// Missing names them, in the order CAP_BPF, CAP_PERFMON,
+	// CAP_NET_ADMIN, CAP_SYS_ADMIN; CAP_SYS_ADMIN is missing only when a
+	// named network namespace is to be entered.
+	Missing []string
+}
+
+func (e *PrivilegeError) Error() string {
+	missing := slices.Clone(e.Missing)
+	for i, c := range missing {
+		if c == "CAP_SYS_ADMIN" {
+			missing[i] += " (to enter a named network namespace)"
+		}
+	}
+	return fmt.Sprintf("%v (missing %s)", ErrPermission, strings.Join(missing, ", "))
+}
+
+func (e *PrivilegeError) Unwrap() error { return ErrPermission }
 
 // effectiveCaps reads the process's effective capability set from /proc.
 func effectiveCaps() (uint64, error) {

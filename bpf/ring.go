@@ -33,6 +33,8 @@ type ring struct {
 	published    uint64
 	epoll        int
 	events       [1]unix.EpollEvent
+	deadline     time.Time // of next's wait
+	timedOut     bool      // next's wait reached the deadline
 }
 
 // Ring record header bits (kernel/bpf/ringbuf.c).
@@ -74,9 +76,33 @@ func newRing(m *ebpf.Map) (r *ring, err error) {
 	return r, nil
 }
 
-// next returns the next committed record, or nil when none is ready. The
+// next returns the next record, waiting for one until the deadline.
+// Records that came in below the wake-up threshold are read when the
+// deadline passes, before it is reported. The ring buffer reports no lost
+// samples: the program counts them.
+func (r *ring) next() (raw []byte, lost uint64, cpu int, err error) {
+	for {
+		if raw := r.take(); raw != nil {
+			return raw, 0, 0, nil
+		}
+		r.publish()
+		if r.timedOut {
+			r.timedOut = false
+			return nil, 0, 0, os.ErrDeadlineExceeded
+		}
+		if err := r.wait(r.deadline); errors.Is(err, os.ErrDeadlineExceeded) {
+			r.timedOut = true
+		} else if err != nil {
+			return nil, 0, 0, err
+		}
+	}
+}
+
+func (r *ring) setDeadline(t time.Time) { r.deadline, r.timedOut = t, false }
+
+// take returns the next committed record, or nil when none is ready. The
 // bytes stay valid until publish.
-func (r *ring) next() []byte {
+func (r *ring) take() []byte {
 	for {
 		producer := atomic.LoadUint64(r.producer)
 		if r.pos >= producer {

@@ -20,9 +20,12 @@
 //	if m.Match(pkt) { ... }                    // a whole packet
 //	if m.MatchCaptured(data, origLen) { ... }  // a record cut short by a snaplen
 //
+//	body, err := filter.ToEBPF(prog, filter.EBPFOptions{}) // asm.Instructions
+//
 // The programs also run in golang.org/x/net/bpf's VM
 // (bpf.Disassemble, then bpf.NewVM); Run is an interpreter with libpcap's
 // semantics for records whose captured length is less than their original
-// length, which that VM cannot express. The capture program in the kernel
-// runs the same programs translated to eBPF (see package bpf).
+// length, which that VM cannot express. ToEBPF translates the programs to
+// eBPF, which package bpf splices into the capture program, so that the
+// kernel runs them.
 package filter

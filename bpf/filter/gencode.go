@@ -16,65 +16,6 @@ import (
 // translation of optimize.c) and the conversion to instructions produce
 // the same program as `tcpdump -d -y RAW`.
 
-// Classic BPF opcodes (linux/filter.h, pcap/bpf.h).
-const (
-	bpfLD   = 0x00
-	bpfLDX  = 0x01
-	bpfST   = 0x02
-	bpfSTX  = 0x03
-	bpfALU  = 0x04
-	bpfJMP  = 0x05
-	bpfRET  = 0x06
-	bpfMISC = 0x07
-
-	bpfW = 0x00
-	bpfH = 0x08
-	bpfB = 0x10
-
-	bpfIMM = 0x00
-	bpfABS = 0x20
-	bpfIND = 0x40
-	bpfMEM = 0x60
-	bpfLEN = 0x80
-	bpfMSH = 0xa0
-
-	bpfADD = 0x00
-	bpfSUB = 0x10
-	bpfMUL = 0x20
-	bpfDIV = 0x30
-	bpfOR  = 0x40
-	bpfAND = 0x50
-	bpfLSH = 0x60
-	bpfRSH = 0x70
-	bpfNEG = 0x80
-	bpfMOD = 0x90
-	bpfXOR = 0xa0
-
-	bpfJA   = 0x00
-	bpfJEQ  = 0x10
-	bpfJGT  = 0x20
-	bpfJGE  = 0x30
-	bpfJSET = 0x40
-
-	bpfK = 0x00
-	bpfX = 0x08
-	bpfA = 0x10
-
-	bpfTAX = 0x00
-	bpfTXA = 0x80
-
-	memWords = 16 // BPF_MEMWORDS: scratch memory cells
-)
-
-func bpfClass(code int) int  { return code & 0x07 }
-func bpfSize(code int) int   { return code & 0x18 }
-func bpfMode(code int) int   { return code & 0xe0 }
-func bpfOp(code int) int     { return code & 0xf0 }
-func bpfSrc(code int) int    { return code & 0x08 }
-func bpfRval(code int) int   { return code & 0x18 }
-func bpfMiscOp(code int) int { return code & 0xf8 }
-func jmpK(op int) int        { return bpfJMP | op | bpfK }
-
 // Address qualifiers.
 const (
 	qHost       = 1
@@ -1457,7 +1398,7 @@ func (c *compiler) gen(n node) *block {
 	case relationNode:
 		a0 := c.genArth(n.a0)
 		a1 := c.genArth(n.a1)
-		return c.relation(int(n.code), a0, a1, n.reversed)
+		return c.relation(n.code, a0, a1, n.reversed)
 	case broadcastNode:
 		return c.broadcast(int(n.proto))
 	case multicastNode:
@@ -1490,7 +1431,7 @@ func (c *compiler) genArth(a arthNode) *arth {
 	case arithNode:
 		a0 := c.genArth(a.a0)
 		a1 := c.genArth(a.a1)
-		return c.arith(int(a.op), a0, a1)
+		return c.arith(a.op, a0, a1)
 	case negNode:
 		return c.neg(c.genArth(a.a))
 	}

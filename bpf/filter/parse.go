@@ -60,7 +60,7 @@ type (
 	}
 	protoAbbrevNode struct{ proto uint8 }
 	relationNode    struct {
-		code     uint16 // bpfJEQ, bpfJGT or bpfJGE
+		code     int // bpfJEQ, bpfJGT or bpfJGE
 		a0, a1   arthNode
 		reversed bool
 	}
@@ -91,7 +91,7 @@ type (
 		size  uint32
 	}
 	arithNode struct {
-		op     uint16
+		op     int
 		a0, a1 arthNode
 	}
 	negNode struct{ a arthNode }
@@ -415,7 +415,7 @@ func (p *parser) relation() (node, bool) {
 	if !ok {
 		return nil, false
 	}
-	var code uint16
+	var code int
 	reversed := false
 	t := p.next()
 	switch {
@@ -446,12 +446,12 @@ func (p *parser) relation() (node, bool) {
 // the left and all that follows on the right.
 var arthPrec = map[byte]int{'|': 1, '&': 2, '+': 4, '-': 4, '*': 5, '/': 5}
 
-var arthOps = map[byte]uint16{
+var arthOps = map[byte]int{
 	'+': bpfADD, '-': bpfSUB, '*': bpfMUL, '/': bpfDIV, '%': bpfMOD,
 	'&': bpfAND, '|': bpfOR, '^': bpfXOR,
 }
 
-func (p *parser) binop() (uint16, int, bool) {
+func (p *parser) binop() (int, int, bool) {
 	t := p.peek()
 	switch t.kind {
 	case tLSH:

@@ -47,7 +47,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, errReported) {
 		return exitFailure
 	}
-	fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err))
+	fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(withHints(err)))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage

@@ -36,7 +36,7 @@ func cleanupAction(c *cli.Context) error {
 		Strip:    c.Bool("strip"),
 	})
 	for _, s := range steps {
-		fmt.Fprintln(c.App.Writer, s)
+		fmt.Fprintln(c.App.Writer, stepLine(s))
 	}
 	if len(steps) == 0 && err == nil {
 		fmt.Fprintln(c.App.Writer, "nothing to clean up")

@@ -93,8 +93,8 @@ func TestFilterInKernel(t *testing.T) {
 			}
 			want := filtertest.TcpdumpSelect(t, filtertest.Pcap, expr, len(recs))
 			// Direct packet reads, and bpf_skb_load_bytes only.
-			for _, direct := range []bool{true, false} {
-				if c.filter, err = translateFilter(prog, direct); err != nil {
+			for _, helper := range []bool{false, true} {
+				if c.filter, err = filter.ToEBPF(prog, filter.EBPFOptions{HelperLoads: helper}); err != nil {
 					t.Fatal(err)
 				}
 				p, err := c.Program(id, sample.Attachment{Hook: sample.HookXmit, Snaplen: MaxSnaplen, Filter: expr})
@@ -104,7 +104,7 @@ func TestFilterInKernel(t *testing.T) {
 				got := kernelSelect(t, c, p, id, whole)
 				for j, i := range index {
 					if got[j] != want[i] {
-						t.Errorf("direct=%v, packet %d: kernel selects %v, tcpdump %v", direct, i, got[j], want[i])
+						t.Errorf("helper loads %v, packet %d: kernel selects %v, tcpdump %v", helper, i, got[j], want[i])
 					}
 				}
 				id = (id + 1) % MaxAttachments

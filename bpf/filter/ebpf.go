@@ -1,17 +1,16 @@
-package bpf
+package filter
 
 import (
 	"errors"
 	"fmt"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	cbpf "golang.org/x/net/bpf"
+	"golang.org/x/net/bpf"
 )
 
-// A filter expression reaches the kernel as classic BPF (package
-// bpf/filter compiles it) translated here to eBPF, which replaces the body
-// of lwtdump_filter in the capture program before it is loaded.
+// The kernel runs a filter expression as eBPF: ToEBPF translates the
+// classic program that Compile produces into the body of a function that
+// package bpf splices into the capture program.
 //
 // The translation maps classic A to R7 and X to R8 (32-bit operations
 // throughout, as classic BPF is 32-bit), keeps the skb in R6 and the 16
@@ -21,14 +20,16 @@ import (
 // bpf_skb_load_bytes, which also reads non-linear skbs; a load beyond the
 // packet ends the filter with "no match", as in classic BPF. (Direct reads
 // matter: a program that rejects an IPv6 datagram after 4 to 9 loads ran in
-// 37-39 ns with them and 66-111 ns with the helper alone; see
-// BenchmarkCaptureFilter.) Helpers clobber
-// R1-R5 only, so A and X survive them. Division by a zero X, which classic
-// BPF treats as "no match", is tested before dividing, and shifts by 32 or
-// more give 0 as in libpcap's interpreter.
+// 37-39 ns with them and 66-111 ns with the helper alone; see package bpf's
+// BenchmarkCaptureFilter.) Helpers clobber R1-R5 only, so A and X survive
+// them. Division by a zero X, which classic BPF treats as "no match", is
+// tested before dividing, and shifts by 32 or more give 0 as in libpcap's
+// interpreter.
 
 const (
-	filterFunc = "lwtdump_filter" // the function of capture.c whose body is replaced
+	// labelPrefix starts every label of the translated body; no symbol
+	// of the program it goes into may start with it.
+	labelPrefix = "lwtdump_filter"
 
 	regSkb = asm.R6
 	regA   = asm.R7
@@ -47,43 +48,23 @@ const (
 	maxDirect = 0x7fff
 )
 
-// ebpfBuilder emits instructions and labels. A label names the next
-// instruction emitted; several labels of one instruction become aliases.
-type ebpfBuilder struct {
-	insns   asm.Instructions
-	pending []string
-	alias   map[string]string
-	direct  bool // read the linear part of the packet directly
+// EBPFOptions tune ToEBPF.
+type EBPFOptions struct {
+	// HelperLoads makes every packet load call bpf_skb_load_bytes, even
+	// for bytes in the skb's linear part, which are otherwise read
+	// directly. Tests use it to run that path on linear skbs.
+	HelperLoads bool
 }
 
-func (b *ebpfBuilder) label(name string) { b.pending = append(b.pending, name) }
-
-func (b *ebpfBuilder) emit(ins ...asm.Instruction) {
-	for _, in := range ins {
-		if len(b.pending) > 0 {
-			in = in.WithSymbol(b.pending[0])
-			for _, other := range b.pending[1:] {
-				b.alias[other] = b.pending[0]
-			}
-			b.pending = b.pending[:0]
-		}
-		b.insns = append(b.insns, in)
-	}
-}
-
-func insLabel(i int) string { return fmt.Sprintf("%s_%d", filterFunc, i) }
-
-const noMatch = filterFunc + "_nomatch"
-
-// translateFilter translates a classic BPF program to the body of an eBPF
-// function that takes the skb in R1 and returns in R0 the classic program's
-// result: 0 for no match. Without direct, every load goes through
-// bpf_skb_load_bytes (tests use this to run that path on linear skbs).
-func translateFilter(prog []cbpf.RawInstruction, direct bool) (asm.Instructions, error) {
+// ToEBPF translates a classic BPF program, such as Compile returns, to the
+// body of an eBPF function that takes a struct __sk_buff in R1 and returns
+// in R0 the classic program's result: 0 for no match. The body uses 72
+// bytes of stack below R10.
+func ToEBPF(prog []bpf.RawInstruction, opts EBPFOptions) (asm.Instructions, error) {
 	if len(prog) == 0 {
 		return nil, errors.New("translate filter: empty program")
 	}
-	b := &ebpfBuilder{alias: map[string]string{}, direct: direct}
+	b := &ebpfBuilder{alias: map[string]string{}, direct: !opts.HelperLoads}
 	b.emit(
 		asm.Mov.Reg(regSkb, asm.R1),
 		asm.Mov.Imm32(regA, 0),
@@ -92,21 +73,21 @@ func translateFilter(prog []cbpf.RawInstruction, direct bool) (asm.Instructions,
 	// Classic scratch memory starts out as zeros.
 	read := map[uint32]bool{}
 	for _, ins := range prog {
-		if op := ins.Op; op == bpfLD|bpfMEM || op == bpfLDX|bpfMEM {
+		if op := int(ins.Op); op == bpfLD|bpfMEM || op == bpfLDX|bpfMEM {
 			read[ins.K] = true
 		}
 	}
-	for k := range uint32(16) {
+	for k := range uint32(memWords) {
 		if read[k] {
 			b.emit(asm.StoreImm(asm.R10, memOff+4*int16(k), 0, asm.Word))
 		}
 	}
 	targets := map[int]bool{}
 	for i, ins := range prog {
-		switch {
-		case ins.Op == bpfJMP|bpfJA:
+		switch op := int(ins.Op); {
+		case op == bpfJMP|bpfJA:
 			targets[i+1+int(ins.K)] = true
-		case ins.Op&0x07 == bpfJMP:
+		case bpfClass(op) == bpfJMP:
 			targets[i+1+int(ins.Jt)] = true
 			targets[i+1+int(ins.Jf)] = true
 		}
@@ -138,55 +119,48 @@ func translateFilter(prog []cbpf.RawInstruction, direct bool) (asm.Instructions,
 	return b.insns, nil
 }
 
-// Classic BPF opcodes (linux/filter.h).
-const (
-	bpfLD   = 0x00
-	bpfLDX  = 0x01
-	bpfST   = 0x02
-	bpfSTX  = 0x03
-	bpfALU  = 0x04
-	bpfJMP  = 0x05
-	bpfRET  = 0x06
-	bpfMISC = 0x07
-	bpfW    = 0x00
-	bpfH    = 0x08
-	bpfB    = 0x10
-	bpfIMM  = 0x00
-	bpfABS  = 0x20
-	bpfIND  = 0x40
-	bpfMEM  = 0x60
-	bpfLEN  = 0x80
-	bpfMSH  = 0xa0
-	bpfJA   = 0x00
-	bpfJEQ  = 0x10
-	bpfJGT  = 0x20
-	bpfJGE  = 0x30
-	bpfJSET = 0x40
-	bpfK    = 0x00
-	bpfX    = 0x08
-	bpfRetA = 0x10
-	bpfNEG  = 0x80
-	bpfDIV  = 0x30
-	bpfMOD  = 0x90
-	bpfLSH  = 0x60
-	bpfRSH  = 0x70
-	bpfTAX  = 0x00
-	bpfTXA  = 0x80
-)
-
-var classicALU = map[uint16]asm.ALUOp{
-	0x00: asm.Add, 0x10: asm.Sub, 0x20: asm.Mul, 0x30: asm.Div, 0x40: asm.Or,
-	0x50: asm.And, 0x60: asm.LSh, 0x70: asm.RSh, 0x90: asm.Mod, 0xa0: asm.Xor,
+// ebpfBuilder emits instructions and labels. A label names the next
+// instruction emitted; several labels of one instruction become aliases.
+type ebpfBuilder struct {
+	insns   asm.Instructions
+	pending []string
+	alias   map[string]string
+	direct  bool // read the linear part of the packet directly
 }
 
-var classicJump = map[uint16]asm.JumpOp{
+func (b *ebpfBuilder) label(name string) { b.pending = append(b.pending, name) }
+
+func (b *ebpfBuilder) emit(ins ...asm.Instruction) {
+	for _, in := range ins {
+		if len(b.pending) > 0 {
+			in = in.WithSymbol(b.pending[0])
+			for _, other := range b.pending[1:] {
+				b.alias[other] = b.pending[0]
+			}
+			b.pending = b.pending[:0]
+		}
+		b.insns = append(b.insns, in)
+	}
+}
+
+func insLabel(i int) string { return fmt.Sprintf("%s_%d", labelPrefix, i) }
+
+const noMatch = labelPrefix + "_nomatch"
+
+var classicALU = map[int]asm.ALUOp{
+	bpfADD: asm.Add, bpfSUB: asm.Sub, bpfMUL: asm.Mul, bpfDIV: asm.Div, bpfOR: asm.Or,
+	bpfAND: asm.And, bpfLSH: asm.LSh, bpfRSH: asm.RSh, bpfMOD: asm.Mod, bpfXOR: asm.Xor,
+}
+
+var classicJump = map[int]asm.JumpOp{
 	bpfJEQ: asm.JEq, bpfJGT: asm.JGT, bpfJGE: asm.JGE, bpfJSET: asm.JSet,
 }
 
 var invertedJump = map[asm.JumpOp]asm.JumpOp{asm.JEq: asm.JNE, asm.JGT: asm.JLE, asm.JGE: asm.JLT}
 
-func (b *ebpfBuilder) classic(i int, ins cbpf.RawInstruction, n int) error {
-	op, k := ins.Op, ins.K
+// classic emits the translation of instruction i of a program of n.
+func (b *ebpfBuilder) classic(i int, ins bpf.RawInstruction, n int) error {
+	op, k := int(ins.Op), ins.K
 	target := func(skip int) (string, error) {
 		t := i + 1 + skip
 		if t >= n {
@@ -194,43 +168,43 @@ func (b *ebpfBuilder) classic(i int, ins cbpf.RawInstruction, n int) error {
 		}
 		return insLabel(t), nil
 	}
-	switch op & 0x07 {
+	switch bpfClass(op) {
 	case bpfLD, bpfLDX:
 		dst := regA
-		if op&0x07 == bpfLDX {
+		if bpfClass(op) == bpfLDX {
 			dst = regX
 		}
-		switch mode := op & 0xe0; {
-		case mode == bpfIMM && op&0x18 == bpfW:
+		switch mode := bpfMode(op); {
+		case mode == bpfIMM && bpfSize(op) == bpfW:
 			b.emit(asm.Mov.Imm32(dst, int32(k)))
-		case mode == bpfMEM && op&0x18 == bpfW && k < 16:
+		case mode == bpfMEM && bpfSize(op) == bpfW && k < memWords:
 			b.emit(asm.LoadMem(dst, asm.R10, memOff+4*int16(k), asm.Word))
-		case mode == bpfLEN && op&0x18 == bpfW:
+		case mode == bpfLEN && bpfSize(op) == bpfW:
 			b.emit(asm.LoadMem(dst, regSkb, skbLen, asm.Word))
 		case (mode == bpfABS || mode == bpfIND) && dst == regA:
-			size := map[uint16]int{bpfW: 4, bpfH: 2, bpfB: 1}[op&0x18]
+			size := map[int]int{bpfW: 4, bpfH: 2, bpfB: 1}[bpfSize(op)]
 			if size == 0 {
 				return fmt.Errorf("translate filter: bad load %#x", op)
 			}
 			b.load(i, regA, size, mode == bpfIND, k)
-		case mode == bpfMSH && op&0x18 == bpfB && dst == regX:
+		case mode == bpfMSH && bpfSize(op) == bpfB && dst == regX:
 			b.load(i, regX, 1, false, k)
 			b.emit(asm.And.Imm32(regX, 0xf), asm.LSh.Imm32(regX, 2))
 		default:
 			return fmt.Errorf("translate filter: unsupported load %#x", op)
 		}
 	case bpfST:
-		if k >= 16 {
+		if k >= memWords {
 			return fmt.Errorf("translate filter: scratch cell %d", k)
 		}
 		b.emit(asm.StoreMem(asm.R10, memOff+4*int16(k), regA, asm.Word))
 	case bpfSTX:
-		if k >= 16 {
+		if k >= memWords {
 			return fmt.Errorf("translate filter: scratch cell %d", k)
 		}
 		b.emit(asm.StoreMem(asm.R10, memOff+4*int16(k), regX, asm.Word))
 	case bpfALU:
-		aop := op & 0xf0
+		aop := bpfOp(op)
 		if aop == bpfNEG {
 			b.emit(asm.Neg.Imm32(regA, 0))
 			return nil
@@ -239,7 +213,7 @@ func (b *ebpfBuilder) classic(i int, ins cbpf.RawInstruction, n int) error {
 		if !ok {
 			return fmt.Errorf("translate filter: unsupported ALU operation %#x", op)
 		}
-		if op&bpfX == bpfK {
+		if bpfSrc(op) == bpfK {
 			switch {
 			case (aop == bpfDIV || aop == bpfMOD) && k == 0:
 				b.emit(asm.Ja.Label(noMatch))
@@ -254,7 +228,7 @@ func (b *ebpfBuilder) classic(i int, ins cbpf.RawInstruction, n int) error {
 		case bpfDIV, bpfMOD:
 			b.emit(asm.JEq.Imm32(regX, 0, noMatch), alu.Reg32(regA, regX))
 		case bpfLSH, bpfRSH:
-			small, done := fmt.Sprintf("%s_%d_shift", filterFunc, i), fmt.Sprintf("%s_%d_done", filterFunc, i)
+			small, done := fmt.Sprintf("%s_%d_shift", labelPrefix, i), fmt.Sprintf("%s_%d_done", labelPrefix, i)
 			b.emit(asm.JLT.Imm32(regX, 32, small), asm.Mov.Imm32(regA, 0), asm.Ja.Label(done))
 			b.label(small)
 			b.emit(alu.Reg32(regA, regX))
@@ -271,7 +245,7 @@ func (b *ebpfBuilder) classic(i int, ins cbpf.RawInstruction, n int) error {
 			b.emit(asm.Ja.Label(t))
 			return nil
 		}
-		jop, ok := classicJump[op&0xf0]
+		jop, ok := classicJump[bpfOp(op)]
 		if !ok {
 			return fmt.Errorf("translate filter: unsupported jump %#x", op)
 		}
@@ -289,7 +263,7 @@ func (b *ebpfBuilder) classic(i int, ins cbpf.RawInstruction, n int) error {
 			jop, tt, tf = inv, tf, tt
 			ins.Jt, ins.Jf = ins.Jf, 0
 		}
-		if op&bpfX == bpfX {
+		if bpfSrc(op) == bpfX {
 			b.emit(jop.Reg32(regA, regX, tt))
 		} else {
 			b.emit(jop.Imm32(regA, int32(k), tt))
@@ -298,17 +272,17 @@ func (b *ebpfBuilder) classic(i int, ins cbpf.RawInstruction, n int) error {
 			b.emit(asm.Ja.Label(tf))
 		}
 	case bpfRET:
-		switch op & 0x18 {
+		switch bpfRval(op) {
 		case bpfK:
 			b.emit(asm.Mov.Imm32(asm.R0, int32(k)))
-		case bpfRetA:
+		case bpfA:
 			b.emit(asm.Mov.Reg32(asm.R0, regA))
 		default:
 			return fmt.Errorf("translate filter: unsupported return %#x", op)
 		}
 		b.emit(asm.Return())
 	case bpfMISC:
-		switch op & 0xf8 {
+		switch bpfMiscOp(op) {
 		case bpfTAX:
 			b.emit(asm.Mov.Reg32(regX, regA))
 		case bpfTXA:
@@ -325,7 +299,7 @@ func (b *ebpfBuilder) classic(i int, ins cbpf.RawInstruction, n int) error {
 // shorter.
 func (b *ebpfBuilder) load(i int, dst asm.Register, size int, indirect bool, k uint32) {
 	sz := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word}[size]
-	slow, done := fmt.Sprintf("%s_%d_slow", filterFunc, i), fmt.Sprintf("%s_%d_done", filterFunc, i)
+	slow, done := fmt.Sprintf("%s_%d_slow", labelPrefix, i), fmt.Sprintf("%s_%d_done", labelPrefix, i)
 	swap := func() {
 		if size > 1 {
 			b.emit(asm.HostTo(asm.BE, dst, sz))
@@ -386,32 +360,4 @@ func (b *ebpfBuilder) load(i int, dst asm.Register, size int, indirect bool, k u
 	)
 	swap()
 	b.label(done)
-}
-
-// injectFilter replaces the body of lwtdump_filter in spec with body. The
-// first instruction takes over the function's metadata (its symbol, BTF
-// function and line information), so that calls to it still resolve.
-func injectFilter(spec *ebpf.ProgramSpec, body asm.Instructions) error {
-	start := -1
-	for i, ins := range spec.Instructions {
-		if ins.Symbol() == filterFunc {
-			start = i
-			break
-		}
-	}
-	if start < 0 {
-		return fmt.Errorf("inject filter: program %s has no function %s", spec.Name, filterFunc)
-	}
-	end := start + 1
-	for end < len(spec.Instructions) && spec.Instructions[end].Symbol() == "" {
-		end++
-	}
-	insns := make(asm.Instructions, 0, len(spec.Instructions)-(end-start)+len(body))
-	insns = append(insns, spec.Instructions[:start]...)
-	first := body[0].WithMetadata(spec.Instructions[start].Metadata)
-	insns = append(insns, first)
-	insns = append(insns, body[1:]...)
-	insns = append(insns, spec.Instructions[end:]...)
-	spec.Instructions = insns
-	return nil
 }
