@@ -32,6 +32,10 @@ type ReaderOptions struct {
 	// FlushInterval bounds how long a sample may wait below the watermark
 	// (default 100 ms): the reader wakes at least this often.
 	FlushInterval time.Duration
+	// Notify, when set, is told what the capture does differently because
+	// of the running kernel, such as the perf buffer instead of the ring
+	// buffer (see Collection.Program).
+	Notify func(Notice)
 }
 
 // Defaults for ReaderOptions.
@@ -96,6 +100,7 @@ type Reader struct {
 
 // NewReader opens the buffers of the collection's transport.
 func NewReader(c *Collection, opts ReaderOptions) (*Reader, error) {
+	opts.Transport = c.Transport() // which may have fallen back to the perf buffer
 	opts.setDefaults()
 	r := &Reader{clock: NewClock(), interval: opts.FlushInterval}
 	var err error
