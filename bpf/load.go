@@ -154,7 +154,7 @@ func (c *Collection) Program(id uint32, a sample.Attachment) (*ebpf.Program, err
 		if ferr := c.fallBack(Notice{
 			Message: fmt.Sprintf("the BPF ring buffer cannot be used: the verifier of kernel %s refused the %s program with it (%s); using the perf buffer",
 				KernelRelease(), verr.Hook, verr.Reason),
-			Log:     verr.Log,
+			Log: verr.Log,
 		}); ferr != nil {
 			return nil, errors.Join(err, ferr)
 		}
