@@ -18,32 +18,64 @@ const (
 
 // CheckPrivileges reports, before anything is touched, which capabilities
 // lwtdump lacks: CAP_BPF to load programs, CAP_PERFMON for their buffers
-// (CAP_SYS_ADMIN stands in for both), CAP_NET_ADMIN to change routes, and
+// (CAP_SYS_ADMIN stands in for both, and is the only way on kernels before
+// 5.8, which have neither), CAP_NET_ADMIN to change routes, and
 // CAP_SYS_ADMIN to enter a named network namespace.
 func CheckPrivileges(netns bool) error {
 	eff, err := effectiveCaps()
 	if err != nil {
 		return nil // no /proc to tell: let the kernel say no
 	}
+	missing := missingCaps(eff, lastCap(), netns)
+	if len(missing) == 0 {
+		return nil
+	}
+	grant := "cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep"
+	if lastCap() < capBPF {
+		grant = "cap_net_admin,cap_sys_admin+ep"
+	}
+	return fmt.Errorf("%w (missing %s): grant them with `setcap %s lwtdump`",
+		ErrPermission, strings.Join(missing, ", "), grant)
+}
+
+// missingCaps lists what the effective set eff lacks, on a kernel whose
+// highest capability is last.
+func missingCaps(eff uint64, last int, netns bool) []string {
 	has := func(c uint) bool { return eff&(1<<c) != 0 }
 	var missing []string
-	if !has(capBPF) && !has(capSysAdmin) {
-		missing = append(missing, "CAP_BPF")
-	}
-	if !has(capPerfmon) && !has(capSysAdmin) {
-		missing = append(missing, "CAP_PERFMON")
+	if last < capBPF {
+		if !has(capSysAdmin) {
+			missing = append(missing, fmt.Sprintf("CAP_SYS_ADMIN (kernel %s has no CAP_BPF or CAP_PERFMON: Linux 5.8 and later have them)", KernelRelease()))
+		}
+	} else {
+		if !has(capBPF) && !has(capSysAdmin) {
+			missing = append(missing, "CAP_BPF")
+		}
+		if !has(capPerfmon) && !has(capSysAdmin) {
+			missing = append(missing, "CAP_PERFMON")
+		}
 	}
 	if !has(capNetAdmin) {
 		missing = append(missing, "CAP_NET_ADMIN")
 	}
-	if netns && !has(capSysAdmin) {
+	if netns && !has(capSysAdmin) && last >= capBPF { // before 5.8 it is listed already
 		missing = append(missing, "CAP_SYS_ADMIN (for --netns)")
 	}
-	if len(missing) == 0 {
-		return nil
+	return missing
+}
+
+// lastCap is the kernel's highest capability number
+// (/proc/sys/kernel/cap_last_cap), or CAP_BPF's when it cannot be read.
+func lastCap() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return capBPF
 	}
-	return fmt.Errorf("%w (missing %s): grant them with `setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep lwtdump`",
-		ErrPermission, strings.Join(missing, ", "))
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return capBPF
+	}
+	return n
 }
 
 // effectiveCaps reads the process's effective capability set from /proc.
