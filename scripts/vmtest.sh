@@ -60,11 +60,15 @@ if [ -z "$pkg" ]; then
 	pkg=$(newest)
 fi
 if [ -n "$pkg" ] && [ ! -d "$cache/$pkg/boot" ]; then
-	dl=$(mktemp -d)
+	dl=$(mktemp -d "$cache/.download-XXXXXX") # on the cache's file system, for mv
 	if (cd "$dl" && apt-get download -qq "$pkg" >/dev/null 2>&1); then
-		rm -rf "$cache/$pkg.tmp"
-		dpkg-deb -x "$dl"/*.deb "$cache/$pkg.tmp"
-		mv "$cache/$pkg.tmp" "$cache/$pkg"
+		dpkg-deb -x "$dl"/*.deb "$dl/root"
+		depmod -b "$dl/root" "$(ls "$dl/root/lib/modules")"
+		if mv -T "$dl/root" "$cache/$pkg" 2>/dev/null; then # else another run was first
+			for old in "$cache"/linux-image-"$series".*-amd64-unsigned; do
+				[ "$old" = "$cache/$pkg" ] || rm -rf "$old" # superseded
+			done
+		fi
 	fi
 	rm -rf "$dl"
 fi
@@ -76,7 +80,6 @@ fi
 kdir=$cache/$pkg
 kver=$(ls "$kdir/lib/modules")
 vmlinuz=$kdir/boot/vmlinuz-$kver
-[ -f "$kdir/lib/modules/$kver/modules.dep" ] || depmod -b "$kdir" "$kver"
 
 # The initramfs, in a directory of its own.
 work=$(mktemp -d)
@@ -154,6 +157,9 @@ EOF
 chmod +x "$root/init"
 (cd "$root" && find . | /bin/busybox cpio -o -H newc 2>/dev/null) >"$work/initrd"
 
+# KVM where it works: /dev/kvm usable and a CPU with vmx or svm (a
+# /dev/kvm without them, such as kvm_pvm's, is no KVM for qemu); else TCG.
+# A KVM that still fails to start falls back to TCG.
 accel=${LWTDUMP_VM_ACCEL:-}
 if [ -z "$accel" ]; then
 	accel=tcg
@@ -161,22 +167,33 @@ if [ -z "$accel" ]; then
 		accel=kvm
 	fi
 fi
-cpu=max
-[ "$accel" = kvm ] && cpu=host
+boot() {
+	local cpu=max
+	[ "$accel" = kvm ] && cpu=host
+	echo "vmtest: booting $pkg ($kver) with $accel" >&2
+	timeout 600 qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 1024 -smp 2 \
+		-kernel "$vmlinuz" -initrd "$work/initrd" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3" \
+		-virtfs local,path="$out",mount_tag=out,security_model=none,id=out \
+		-nographic -no-reboot -nic none </dev/null >"$out/console.log" 2>&1
+}
 
 rm -f "$out/results" "$out/console.log"
-echo "vmtest: booting $pkg ($kver) with $accel" >&2
 start=$(date +%s.%N)
-timeout 600 qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 1024 -smp 2 \
-	-kernel "$vmlinuz" -initrd "$work/initrd" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3" \
-	-virtfs local,path="$out",mount_tag=out,security_model=none,id=out \
-	-nographic -no-reboot -nic none </dev/null >"$out/console.log" 2>&1 || {
-	rc=$?
+rc=0
+boot || rc=$?
+if [ $rc -ne 0 ] && [ "$accel" = kvm ] && [ -z "${LWTDUMP_VM_ACCEL:-}" ] && ! grep -q '^vmtest: kernel ' "$out/console.log"; then
+	echo "vmtest: KVM failed: $(head -n 1 "$out/console.log")" >&2
+	accel=tcg
+	start=$(date +%s.%N)
+	rc=0
+	boot || rc=$?
+fi
+if [ $rc -ne 0 ]; then
 	echo "vmtest: qemu failed (exit $rc); the console:" >&2
 	tail -n 50 "$out/console.log" >&2
 	exit 1
-}
+fi
 end=$(date +%s.%N)
 echo "vmtest: $pkg: boot and captures took $(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.1f", e-s}') s" >&2
 grep -q '^vmtest: guest exit 0' "$out/console.log" || {
