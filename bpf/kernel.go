@@ -75,13 +75,15 @@ func haveRingBuffer() bool {
 // transport the code that uses it is dead, and the verifier skips it.
 var ringPlaceholder = &ebpf.MapSpec{Name: "ring", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}
 
-// hookNeeds says, for each hook, what the kernel must have to run its
-// program: the feature, the first release that has it, and its option.
+// hookNeeds names, for each hook, the program type the kernel must know and
+// the first release that does. (Whether the kernel can attach it to a
+// route depends on CONFIG_LWTUNNEL_BPF and CONFIG_IPV6_SEG6_BPF, which the
+// route change finds out.)
 var hookNeeds = map[sample.Hook]string{
-	sample.HookIn:        "BPF programs at LWT hooks (Linux 4.10 and later, built with CONFIG_LWTUNNEL_BPF)",
-	sample.HookOut:       "BPF programs at LWT hooks (Linux 4.10 and later, built with CONFIG_LWTUNNEL_BPF)",
-	sample.HookXmit:      "BPF programs at LWT hooks (Linux 4.10 and later, built with CONFIG_LWTUNNEL_BPF)",
-	sample.HookSeg6Local: "SRv6 End.BPF (Linux 4.18 and later, built with CONFIG_IPV6_SEG6_BPF)",
+	sample.HookIn:        "BPF programs at LWT hooks (Linux 4.10 and later)",
+	sample.HookOut:       "BPF programs at LWT hooks (Linux 4.10 and later)",
+	sample.HookXmit:      "BPF programs at LWT hooks (Linux 4.10 and later)",
+	sample.HookSeg6Local: "SRv6 End.BPF programs (Linux 4.18 and later)",
 }
 
 // loadError explains why the program of hook could not be loaded, in one
