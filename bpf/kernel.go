@@ -34,7 +34,7 @@ type VerifierError struct {
 }
 
 func (e *VerifierError) Error() string {
-	return fmt.Sprintf("the verifier of kernel %s refused the %s program: %s", KernelRelease(), e.Hook, e.Reason)
+	return fmt.Sprintf("the verifier of kernel %s refused it: %s", KernelRelease(), e.Reason)
 }
 
 func (e *VerifierError) Unwrap() error { return e.err }

@@ -30,7 +30,7 @@ func TestLoadErrorOfVerifier(t *testing.T) {
 	if !errors.As(lerr, &verr) {
 		t.Fatalf("%v is not a VerifierError", lerr)
 	}
-	want := "load lwt_xmit program: the verifier of kernel " + KernelRelease() + " refused the lwt_xmit program: invalid bpf_context access off=10000 size=8"
+	want := "load lwt_xmit program: the verifier of kernel " + KernelRelease() + " refused it: invalid bpf_context access off=10000 size=8"
 	if lerr.Error() != want {
 		t.Errorf("error %q, want %q", lerr, want)
 	}
