@@ -1,8 +1,8 @@
-# lwtdump: make build | generate | test | demo | bench | lint | install-wireshark
+# lwtdump: make build | generate | test | test-kernels | demo | bench | lint | install-wireshark
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build generate check-generate test lint demo bench deps clean install-wireshark install-extcap
+.PHONY: all build generate check-generate test test-kernels lint demo bench deps clean install-wireshark install-extcap
 
 all: build
 
@@ -26,9 +26,15 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-# Every test: unit tests, and as root the end-to-end tests in network namespaces.
+# Every test: unit tests, and as root the end-to-end tests in network
+# namespaces on this machine's kernel and, under qemu, on Debian 12's
+# (TestKernels; LWTDUMP_TEST_KERNELS="6.1 6.12" adds kernels).
 test: deps check-generate lint
 	$(GO) test -race -count=1 -timeout 40m ./...
+
+# The kernel matrix alone (as root).
+test-kernels: deps
+	$(GO) test -count=1 -v -run 'TestKernels$$' ./cmd/lwtdump
 
 # As the user who runs Wireshark: the dissector into the personal Lua
 # plugin folder (~/.local/lib/wireshark/plugins), and a link to the built

@@ -114,10 +114,14 @@ static __noinline int lwtdump_filter(struct __sk_buff *skb)
 		/* Stamped after the reservation, which is serialized: ring order is \
 		 * time order. */                                                    \
 		rec->ts_ns = bpf_ktime_get_ns();                                                     \
-		/* Keep the bound check on the register the helper gets: without the \
-		 * barrier clang reuses the caller's check and the verifier loses it. */  \
-		asm volatile("" : "+r"(caplen));                                                     \
-		if (caplen == 0 || caplen > SIZE || bpf_skb_load_bytes(skb, 0, rec + 1, caplen) < 0) { \
+		/* bpf_skb_load_bytes wants a length the verifier knows is 1 to    \
+		 * SIZE. 6.1's verifier learns no lower bound from caplen != 0, so \
+		 * the check is on len = caplen - 1 (0 to SIZE - 1; caplen 0 wraps \
+		 * far above) and the helper gets len + 1. The barrier keeps clang \
+		 * from folding len back into caplen and the caller's checks. */   \
+		__u64 len = caplen - 1;                                                              \
+		asm volatile("" : "+r"(len));                                                        \
+		if (len > SIZE - 1 || bpf_skb_load_bytes(skb, 0, rec + 1, len + 1) < 0) {            \
 			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);                                  \
 			return -1;                                                                   \
 		}                                                                                    \

@@ -68,6 +68,7 @@ func ParseTransport(s string) (Transport, error) {
 type Collection struct {
 	spec      *ebpf.CollectionSpec
 	transport Transport
+	notify    func(Notice)
 	wakeup    uint32
 	events    *ebpf.Map
 	ring      *ebpf.Map
@@ -87,7 +88,7 @@ func NewCollection(opts ReaderOptions) (_ *Collection, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load capture spec: %w", err)
 	}
-	c := &Collection{spec: spec, transport: opts.Transport, wakeup: uint32(opts.Watermark)}
+	c := &Collection{spec: spec, transport: opts.Transport, notify: opts.Notify, wakeup: uint32(opts.Watermark)}
 	defer func() {
 		if err != nil {
 			c.Close() // c, not the result, which a failing return sets to nil
@@ -96,7 +97,13 @@ func NewCollection(opts ReaderOptions) (_ *Collection, err error) {
 	if c.events, err = ebpf.NewMap(spec.Maps["events"]); err != nil {
 		return nil, fmt.Errorf("create event map: %w", permission(err))
 	}
-	if opts.Transport == RingBuffer {
+	switch {
+	case !haveRingBuffer():
+		spec.Maps["ring"] = ringPlaceholder.Copy()
+		if c.transport == RingBuffer {
+			c.fallBack(Notice{Message: fmt.Sprintf("the BPF ring buffer cannot be used: kernel %s has none (Linux 5.8 and later have it); using the perf buffer", KernelRelease())})
+		}
+	case c.transport == RingBuffer:
 		spec.Maps["ring"].MaxEntries = uint32(opts.RingSize())
 	}
 	if c.ring, err = ebpf.NewMap(spec.Maps["ring"]); err != nil {
@@ -136,7 +143,55 @@ func (c *Collection) Transport() Transport { return c.transport }
 // Program loads the capture program for one attachment, with the
 // attachment's number, cookie and snaplen written into its constants. The
 // program is closed with the collection.
+//
+// When the kernel's verifier refuses the first program with the ring
+// buffer, the collection falls back to the perf buffer, says so through
+// ReaderOptions.Notify, and loads it again. (Every hook's program sends its
+// samples with the same code, so the first one decides.)
 func (c *Collection) Program(id uint32, a sample.Attachment) (*ebpf.Program, error) {
+	prog, err := c.load(id, a)
+	var verr *VerifierError
+	if err != nil && c.transport == RingBuffer && len(c.progs) == 0 && errors.As(err, &verr) {
+		if ferr := c.fallBack(Notice{
+			Message: fmt.Sprintf("the BPF ring buffer cannot be used: the verifier of kernel %s refused the %s program with it (%s); using the perf buffer",
+				KernelRelease(), verr.Hook, verr.Reason),
+			Log: verr.Log,
+		}); ferr != nil {
+			return nil, errors.Join(err, ferr)
+		}
+		prog, err = c.load(id, a)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.progs = append(c.progs, prog)
+	return prog, nil
+}
+
+// fallBack makes the perf buffer the transport and tells the caller why. The
+// ring buffer shrinks to the smallest the kernel allows: the programs still
+// refer to it, but never use it.
+func (c *Collection) fallBack(n Notice) error {
+	c.transport = PerfBuffer
+	if c.notify != nil {
+		c.notify(n)
+	}
+	if c.ring == nil {
+		return nil // not created yet: NewCollection creates it at its spec's size
+	}
+	c.ring.Close()
+	c.ring = nil
+	ring := c.spec.Maps["ring"]
+	ring.MaxEntries = uint32(os.Getpagesize())
+	var err error
+	if c.ring, err = ebpf.NewMap(ring); err != nil {
+		return fmt.Errorf("create ring buffer: %w", permission(err))
+	}
+	return nil
+}
+
+// load loads the program of one attachment for the collection's transport.
+func (c *Collection) load(id uint32, a sample.Attachment) (*ebpf.Program, error) {
 	if id >= MaxAttachments {
 		return nil, fmt.Errorf("load program: at most %d attachments", MaxAttachments)
 	}
@@ -166,20 +221,20 @@ func (c *Collection) Program(id uint32, a sample.Attachment) (*ebpf.Program, err
 			return nil, fmt.Errorf("set %s: %w", v, err)
 		}
 	}
+	ring, closeRing, err := testRingMap(spec, c.ring, c.transport == RingBuffer)
+	if err != nil {
+		return nil, err
+	}
+	defer closeRing()
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
-		MapReplacements: map[string]*ebpf.Map{"events": c.events, "ring": c.ring, "counters": c.counters},
+		MapReplacements: map[string]*ebpf.Map{"events": c.events, "ring": ring, "counters": c.counters},
 	})
 	if err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			return nil, fmt.Errorf("load %s program: %+v", a.Hook, verr)
-		}
-		return nil, fmt.Errorf("load %s program: %w", a.Hook, permission(err))
+		return nil, loadError(a.Hook, spec.Programs[name].Type, err)
 	}
 	prog := coll.Programs[name]
 	delete(coll.Programs, name)
 	coll.Close() // the maps are the collection's own; the program stays open
-	c.progs = append(c.progs, prog)
 	return prog, nil
 }
 

@@ -31,6 +31,10 @@ type ReaderOptions struct {
 	// FlushInterval bounds how long a sample may wait below the watermark
 	// (default 100 ms): the reader wakes at least this often.
 	FlushInterval time.Duration
+	// Notify, when set, is told what the capture does differently because
+	// of the running kernel, such as the perf buffer instead of the ring
+	// buffer (see Collection.Program).
+	Notify func(Notice)
 }
 
 // Defaults for ReaderOptions.
@@ -108,6 +112,7 @@ type Reader struct {
 
 // NewReader opens the buffers of the collection's transport.
 func NewReader(c *Collection, opts ReaderOptions) (*Reader, error) {
+	opts.Transport = c.Transport() // which may have fallen back to the perf buffer
 	opts.setDefaults()
 	if c.Transport() == RingBuffer {
 		r, err := newRing(c.Ring())

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"strconv"
+
+	"github.com/cilium/ebpf"
 )
 
 // readErrorAt is LWTDUMP_TEST_READ_ERROR, read once.
@@ -20,4 +22,29 @@ func testReadError(written uint64) error {
 		return errors.New("test error in the reader")
 	}
 	return nil
+}
+
+// testKernelLacks reports whether LWTDUMP_TEST_KERNEL_LACKS names feature,
+// so that the end-to-end tests can show what lwtdump does on a kernel
+// without it: "ringbuf" (no BPF ring buffer maps, before 5.8) or
+// "ringbuf-verifier" (a verifier that refuses the program with the ring
+// buffer, as 6.1's did).
+func testKernelLacks(feature string) bool {
+	return os.Getenv("LWTDUMP_TEST_KERNEL_LACKS") == feature
+}
+
+// testRingMap returns the ring buffer map for a program's load. With
+// LWTDUMP_TEST_KERNEL_LACKS=ringbuf-verifier and the ring buffer as the
+// transport it is an array map instead, which the kernel's verifier really
+// refuses to bpf_ringbuf_reserve; the spec is changed to match.
+func testRingMap(spec *ebpf.CollectionSpec, ring *ebpf.Map, ringTransport bool) (*ebpf.Map, func(), error) {
+	if !ringTransport || !testKernelLacks("ringbuf-verifier") {
+		return ring, func() {}, nil
+	}
+	spec.Maps["ring"] = ringPlaceholder.Copy()
+	m, err := ebpf.NewMap(spec.Maps["ring"])
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, func() { m.Close() }, nil
 }

@@ -7,5 +7,5 @@
 # -duration, -length, -rate, -lwtdump-args, -filter, -only). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go build -o lwtdump ./cmd/lwtdump # always the source as it is
+CGO_ENABLED=0 go build -o lwtdump ./cmd/lwtdump # always the source as it is, static as make build makes it
 exec go run ./scripts/bench "$@"

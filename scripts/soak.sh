@@ -13,7 +13,7 @@ duration=${1:-600}
 shift || true
 rotation=("$@")
 [ ${#rotation[@]} -gt 0 ] || rotation=(-C 2 -W 10)
-go build -o lwtdump ./cmd/lwtdump # always the source as it is
+CGO_ENABLED=0 go build -o lwtdump ./cmd/lwtdump # always the source as it is, static as make build makes it
 
 name=lwtsoak$$
 work=$(mktemp -d)

@@ -22,6 +22,7 @@
 #
 # Usage: testbed.sh up NAME       creates NAME-h1, NAME-r1, NAME-h2
 #        testbed.sh up-srv6 NAME  the same, with the SRv6 path
+#        testbed.sh srv6 NAME     adds the SRv6 path to the testbed NAME
 #        testbed.sh down NAME     removes them (quietly, also when half made)
 set -euo pipefail
 
@@ -121,9 +122,10 @@ srv6() {
 case "$cmd" in
 up) up ;;
 up-srv6) up && srv6 ;;
+srv6) srv6 ;;
 down) down ;;
 *)
-	echo "usage: $0 up|up-srv6|down NAME" >&2
+	echo "usage: $0 up|up-srv6|srv6|down NAME" >&2
 	exit 2
 	;;
 esac

@@ -70,7 +70,10 @@ func Open(name string) (_ *Handle, err error) {
 		return nil, fmt.Errorf("set rtnetlink timeout: %w", err)
 	}
 	_ = h.sock.SetExtAck(true) // best effort: kernel error messages in our errors
-	if h.links, err = netlink.NewHandleAt(h.ns); err != nil {
+	// NETLINK_ROUTE only: without a family, the library also opens XFRM
+	// and netfilter sockets, which fail where xfrm_user or nfnetlink
+	// cannot be loaded.
+	if h.links, err = netlink.NewHandleAt(h.ns, unix.NETLINK_ROUTE); err != nil {
 		return nil, fmt.Errorf("open netlink handle: %w", err)
 	}
 	return h, nil

@@ -37,8 +37,12 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	if err := bpf.CheckPrivileges(cfg.opts.Netns != ""); err != nil {
 		return err
 	}
+	if !cfg.quiet {
+		cfg.opts.Reader.Notify = func(n bpf.Notice) { printNotice(stderr, n, cfg.verbose) }
+	}
 	start := time.Now()
 	capture, err := bpf.Start(cfg.opts)
+	err = withVerifierLog(err, stderr, cfg.verbose)
 	if bpf.BadTarget(err) {
 		return usageError{err}
 	}

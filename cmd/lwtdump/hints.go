@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/lwtdump/lwtdump/bpf"
@@ -61,14 +60,12 @@ func hint(err error) (string, bool) {
 	case *bpf.TargetError:
 		return e.Error() + targetHint(e), true
 	case *bpf.PrivilegeError:
-		missing := slices.Clone(e.Missing)
-		for i, c := range missing {
-			if c == "CAP_SYS_ADMIN" {
-				missing[i] += " (for --netns)"
-			}
+		grant := "cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep"
+		if e.NoCapBPF {
+			grant = "cap_net_admin,cap_sys_admin+ep"
 		}
-		return fmt.Sprintf("%s (missing %s): grant them with `setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep lwtdump`",
-			permissionDenied, strings.Join(missing, ", ")), true
+		return fmt.Sprintf("%s (missing %s): grant them with `setcap %s lwtdump`",
+			permissionDenied, strings.Join(e.Explain("for --netns"), ", "), grant), true
 	}
 	switch err {
 	case bpf.ErrPermission:
