@@ -56,6 +56,7 @@ func captureFlags() []cli.Flag {
 		&cli.StringFlag{Name: "file-mode", Usage: "permissions of the files written, in octal (`MODE`, default 0600)"},
 		&cli.BoolFlag{Name: "no-manifest", Usage: "with -w FILE: record no manifest line for the files (and spend no time hashing them)"},
 		&cli.StringFlag{Name: "filter-file", Aliases: []string{"F"}, Usage: "read the filter expression from `FILE` (# starts a comment)"},
+		&cli.BoolFlag{Name: "no-follow", Usage: "end the capture (exit code 1) when another process replaces or removes a captured route, instead of following it"},
 	}
 }
 
@@ -91,6 +92,7 @@ func parseCapture(c *cli.Context) (*captureConfig, error) {
 		return nil, err
 	}
 	o := &cfg.opts
+	o.NoFollow = c.Bool("no-follow")
 	expr, err := filterExpression(c)
 	if err != nil {
 		return nil, err
@@ -383,6 +385,9 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		return err
 	}
 	start := time.Now()
+	if !cfg.noSummary { // extcap: Wireshark takes any line on stderr for an error
+		cfg.opts.Notify = noticePrinter(stderr)
+	}
 	capture, err := bpf.Start(cfg.opts)
 	if bpf.BadTarget(err) {
 		return usageError{err}
@@ -536,6 +541,7 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 		Section:     section(cfg, start),
 		Attachments: capture.Attachments(),
 		Counters:    capture.Counters,
+		Gaps:        capture.Gaps,
 		Start:       start,
 		Unbuffered:  cfg.unbuffered,
 		Run:         run,
@@ -633,6 +639,7 @@ func printSummary(stderr io.Writer, capture *bpf.Capture, verbose bool) {
 	if hasFilter {
 		line += fmt.Sprintf(", %d filtered", filtered)
 	}
+	line += gapSummary(capture.RouteGaps(), time.Now())
 	fmt.Fprintln(stderr, line)
 }
 
