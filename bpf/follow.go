@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -210,7 +211,11 @@ func (f *follower) run() {
 		switch {
 		case err == nil:
 			f.handle(ev)
-		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, route.ErrInterrupted):
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// A re-attachment is due: first take in what arrived, so that
+			// it is made on the newest version of the route.
+			f.drain()
+		case errors.Is(err, route.ErrInterrupted):
 		case errors.Is(err, route.ErrLost):
 			f.resync("notifications were lost")
 		default:
@@ -359,13 +364,13 @@ func (f *follower) changed(fr *followed, typ uint16, r *route.Route, by func() s
 		fr.fights = pruneBefore(fr.fights, t.Add(-FollowWindow))
 		if len(fr.fights) >= FollowLimit {
 			f.giveUp(fr, t, fmt.Sprintf("%s; the capture on it was replaced %d times within %s: no longer following it, so as not to fight %s; its gap lasts until the capture ends%s",
-				what(), len(fr.fights)+1, seconds(FollowWindow), by(), f.others(fr)))
+				what(), len(fr.fights)+1, shortSeconds(FollowWindow), by(), f.others(fr)))
 			return
 		}
 		if n := len(fr.fights); n > 0 {
 			wait := FollowBackoff << (n - 1)
 			fr.due = t.Add(wait)
-			f.say(fr, t, fmt.Sprintf("%s; attaching again in %s (back-off: replacement %d of the capture within %s)", what(), seconds(wait), n+1, seconds(FollowWindow)))
+			f.say(fr, t, fmt.Sprintf("%s; attaching again in %s (back-off: replacement %d of the capture within %s)", what(), shortSeconds(wait), n+1, shortSeconds(FollowWindow)))
 			return
 		}
 	}
@@ -378,7 +383,7 @@ func (f *follower) lost(fr *followed, what string, t time.Time) bool {
 		return false
 	}
 	fr.givenUp = true
-	f.fail(fmt.Errorf("route %s %s at %s; --no-follow ends the capture: %w", fr.key, what, t.Format("15:04:05.000"), ErrRouteLost))
+	f.fail(targetError{kind: ErrRouteLost, msg: fmt.Sprintf("route %s %s at %s; --no-follow ends the capture", fr.key, what, t.Format("15:04:05.000"))})
 	return true
 }
 
@@ -418,6 +423,7 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 		return
 	}
 	now := time.Now()
+	said := prefix() // after the change: naming the sender may take a while
 	if fight {
 		fr.fights = append(fr.fights, t)
 	}
@@ -428,12 +434,16 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 	}
 	f.c.state.Forget(fr.ch)
 	fr.ch, fr.attached, fr.pending, fr.basisGen = ch, true, seq, fr.wantGen
+	if !fr.open { // the capture was on the route all along, on an older version
+		f.say(fr, now, strings.TrimSuffix(said, "; "))
+		return
+	}
 	gap := seconds(f.closeGap(fr, now, f.describe(cur)))
 	if what == nil {
 		f.say(fr, now, fmt.Sprintf("captured again after a gap of %s (the route is now %s)", gap, f.describe(cur)))
 		return
 	}
-	f.say(fr, now, fmt.Sprintf("%scaptured again after a gap of %s", prefix(), gap))
+	f.say(fr, now, fmt.Sprintf("%scaptured again after a gap of %s", said, gap))
 }
 
 // attachable checks that the capture can go on r: the checks of Start.
@@ -456,7 +466,7 @@ func (f *follower) giveUp(fr *followed, t time.Time, text string) {
 			return
 		}
 	}
-	f.fail(fmt.Errorf("no captured route is left to follow: %w", ErrRouteLost))
+	f.fail(targetError{kind: ErrRouteLost, msg: "no captured route is left to follow: the capture ends"})
 }
 
 // others says that the capture goes on with the other routes, if any.
@@ -582,6 +592,7 @@ func (f *follower) restore(ch *route.Change) error {
 		f.drain() // its notification is in already
 		return nil
 	}
+	testRestorePause()
 	create := false
 	for try := 0; ; try++ {
 		target := fr.want
@@ -792,6 +803,11 @@ func once(fn func() string) func() string {
 		}
 		return s
 	}
+}
+
+// shortSeconds writes a round duration in seconds: "0.25 s", "60 s".
+func shortSeconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
 }
 
 func pruneBefore(ts []time.Time, t time.Time) []time.Time {

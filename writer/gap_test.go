@@ -1,11 +1,12 @@
 package writer
 
 import (
-	"fmt"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,25 +117,36 @@ func TestGapsInStatistics(t *testing.T) {
 // a file, by interface.
 func isbComments(t *testing.T, file string) map[uint32][]string {
 	t.Helper()
-	// The MIME Files Format dissector shows the file's blocks as one frame;
-	// -V shows them in order, each block's fields after its type.
-	out, err := exec.Command("tshark", "-r", file, "-X", "read_format:MIME Files Format", "-V").Output()
+	// tshark's JSON holds the comments whole (its -V text cuts long ones);
+	// each block's type comes first, then its interface and options.
+	out, err := exec.Command("tshark", "-r", file, "-X", "read_format:MIME Files Format", "-T", "json").Output()
 	if err != nil {
-		t.Fatalf("tshark: %v", err)
+		t.Fatalf("tshark -X read_format:MIME Files Format -r %s: %v", file, err)
 	}
 	got := map[uint32][]string{}
 	inISB, iface := false, uint32(0)
 	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "Block: "):
-			inISB = strings.HasPrefix(line, "Block: Interface Statistics Block")
-		case inISB && strings.HasPrefix(line, "Interface: "):
-			if _, err := fmt.Sscan(strings.TrimPrefix(line, "Interface: "), &iface); err != nil {
-				t.Fatalf("tshark: %q: %v", line, err)
+		key, value, ok := strings.Cut(strings.TrimSpace(line), ": ")
+		if !ok {
+			continue
+		}
+		var v string
+		if err := json.Unmarshal([]byte(strings.TrimSuffix(value, ",")), &v); err != nil {
+			continue
+		}
+		switch key {
+		case `"pcapng.block.type"`:
+			inISB = v == "0x00000005"
+		case `"pcapng.interface_id"`:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("tshark: interface %q", v)
 			}
-		case inISB && strings.HasPrefix(line, "Comment: "):
-			got[iface] = append(got[iface], strings.TrimPrefix(line, "Comment: "))
+			iface = uint32(n)
+		case `"pcapng.options.option.data.comment"`:
+			if inISB {
+				got[iface] = append(got[iface], v)
+			}
 		}
 	}
 	return got
