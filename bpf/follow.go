@@ -57,11 +57,10 @@ type RouteGaps struct {
 
 // followed is one route of the capture as the follower knows it.
 type followed struct {
-	ch    *route.Change // the change in force: the route lwtdump installed last
-	key   route.Key
-	encap route.Encap
-	sid   bool
-	atts  []uint32 // the attachments (one per hook) on the route
+	ch   *route.Change // the change in force: the route lwtdump installed last
+	key  route.Key
+	sid  bool
+	atts []uint32 // the attachments (one per hook) on the route
 	// want is the route to put back at exit: the original, or the latest
 	// version another process installed since; nil once another process
 	// removed it (or, for a route lwtdump added, while nobody else made one).
@@ -132,8 +131,7 @@ func newFollower(c *Capture, opts Options) (*follower, error) {
 func (f *follower) add(ch *route.Change, seq uint32, sid bool) {
 	fr := &followed{
 		ch: ch, key: ch.Installed.Key(), sid: sid, attached: true, pending: seq,
-		encap: route.Encap{Type: ch.Installed.EncapType(), Data: ch.Installed.Encap()},
-		want:  ch.Original,
+		want: ch.Original,
 	}
 	dst := ch.Installed.Dst().String()
 	for i, a := range f.c.attachments {
@@ -402,18 +400,19 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 		}
 		return what() + "; "
 	}
-	if err := f.attachable(fr, cur); err != nil {
+	ch, err := f.c.replan(fr.ch, cur, fr.sid)
+	if err != nil {
 		f.giveUp(fr, t, fmt.Sprintf("%snow %s, which lwtdump cannot capture: %v; no longer following it%s", prefix(), f.describe(cur), oneLine(err), f.others(fr)))
 		return
 	}
-	ch := route.PlanReplace(cur, fr.encap)
 	f.c.stateMu.Lock()
 	defer f.c.stateMu.Unlock()
 	if err := f.c.state.Record(ch); err != nil {
 		f.giveUp(fr, t, fmt.Sprintf("%s%v; no longer following it%s", prefix(), err, f.others(fr)))
 		return
 	}
-	seq, err := f.c.h.Replace(ch.Installed)
+	var seq uint32
+	seq, err = f.c.h.Replace(ch.Installed)
 	if err != nil {
 		f.c.state.Forget(ch)
 		if route.Gone(err) {
@@ -446,15 +445,21 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 	f.say(fr, now, fmt.Sprintf("%scaptured again after a gap of %s", said, gap))
 }
 
-// attachable checks that the capture can go on r: the checks of Start.
-func (f *follower) attachable(fr *followed, r *route.Route) error {
-	if err := f.c.checkOwner(r); err != nil {
-		return err
+// replan prepares the change that puts the capture of old on r, the
+// version of its route that another process installed: the checks and the
+// plan of Start for r, with the programs of old.
+func (c *Capture) replan(old *route.Change, r *route.Route, sid bool) (*route.Change, error) {
+	if err := c.checkOwner(r); err != nil {
+		return nil, err
 	}
-	if fr.sid {
-		return route.CheckEndReplaceable(r)
+	check := route.CheckReplaceable
+	if sid {
+		check = route.CheckEndReplaceable
 	}
-	return route.CheckReplaceable(r)
+	if err := check(r); err != nil {
+		return nil, err
+	}
+	return route.PlanReplace(r, route.Encap{Type: old.Installed.EncapType(), Data: old.Installed.Encap()}), nil
 }
 
 // giveUp stops following fr; when no route is left to capture, the capture ends.
