@@ -34,6 +34,8 @@ type Watcher struct {
 	buf  []byte
 	port uint32 // the port id of the Handle's socket
 	keys []Key
+	// received counts the datagrams read: what the kernel let through.
+	received int
 	// interrupted makes a Read return ErrInterrupted (see Interrupt).
 	interrupted atomic.Bool
 	// msgs holds the messages of the last datagram not yet returned.
@@ -124,7 +126,7 @@ func (h *Handle) Watch(prefixLens []int) (_ *Watcher, err error) {
 		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, watchBuffer) != nil {
 			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, watchBuffer) // best effort without CAP_NET_ADMIN
 		}
-		if serr = attachFilter(int(fd), prefixLens); serr != nil {
+		if serr = attachFilter(int(fd), prefixLens, nil); serr != nil {
 			serr = fmt.Errorf("attach notification filter: %w", serr)
 			return
 		}
@@ -142,8 +144,12 @@ func (h *Handle) Watch(prefixLens []int) (_ *Watcher, err error) {
 }
 
 // SetKeys names the routes whose notifications Read returns. Call it before
-// the first Read.
-func (w *Watcher) SetKeys(keys []Key) { w.keys = keys }
+// the first Read. The kernel then drops the notifications of other routes
+// (when it cannot, Read does).
+func (w *Watcher) SetKeys(keys []Key) {
+	w.keys = keys
+	w.rc.Control(func(fd uintptr) { _ = attachFilter(int(fd), nil, keys) })
+}
 
 // ErrInterrupted is returned by a Read that Interrupt woke.
 var ErrInterrupted = errors.New("route notifications: read interrupted")
@@ -213,6 +219,7 @@ func (w *Watcher) receive(deadline time.Time) error {
 		return ErrLost // truncated: a message larger than any route's
 	}
 	w.read = time.Now()
+	w.received++
 	msgs, err := syscall.ParseNetlinkMessage(w.buf[:n])
 	if err != nil {
 		return fmt.Errorf("read route notifications: %w", err)
@@ -303,33 +310,11 @@ func peekKey(b []byte) (Key, bool) {
 }
 
 // attachFilter lets the kernel drop, before they reach the socket, the
-// route notifications whose prefix length no key has: on a router with a
-// full table, nearly all of them. Link and nexthop notifications pass.
-func attachFilter(fd int, prefixLens []int) error {
-	var lens []uint8
-	for _, l := range prefixLens {
-		if !slices.Contains(lens, uint8(l)) {
-			lens = append(lens, uint8(l))
-		}
-	}
-	// nlmsg_type is a host-order u16 at offset 4; route message types fit
-	// in its low byte. rtm_dst_len follows the 16-byte header.
-	typeOff := uint32(4)
-	if binary.NativeEndian.Uint16([]byte{0, 1}) == 1 { // big endian
-		typeOff = 5
-	}
-	n := uint8(len(lens))
-	prog := []cbpf.Instruction{
-		cbpf.LoadAbsolute{Off: typeOff, Size: 1},
-		cbpf.JumpIf{Cond: cbpf.JumpEqual, Val: unix.RTM_NEWROUTE, SkipTrue: 1},
-		cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: unix.RTM_DELROUTE, SkipTrue: n + 2}, // not a route: accept
-		cbpf.LoadAbsolute{Off: unix.SizeofNlMsghdr + 1, Size: 1},
-	}
-	for i, l := range lens {
-		prog = append(prog, cbpf.JumpIf{Cond: cbpf.JumpEqual, Val: uint32(l), SkipTrue: n - uint8(i)})
-	}
-	prog = append(prog, cbpf.RetConstant{Val: 0}, cbpf.RetConstant{Val: 0xffffffff})
-	raw, err := cbpf.Assemble(prog)
+// route notifications that concern none of the keys (or, without keys, whose
+// prefix length none of prefixLens has): on a router with a full table,
+// nearly all of them. Link and nexthop notifications pass.
+func attachFilter(fd int, prefixLens []int, keys []Key) error {
+	raw, err := cbpf.Assemble(filterProgram(prefixLens, keys))
 	if err != nil {
 		return err
 	}
@@ -338,6 +323,91 @@ func attachFilter(fd int, prefixLens []int) error {
 		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
 	}
 	return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]})
+}
+
+// Offsets in a route notification: the 16-byte nlmsghdr, whose nlmsg_type
+// is a host-order u16 at 4 (route types fit in its low byte), then the
+// 12-byte rtmsg (rtm_family at 16, rtm_dst_len at 17), then the
+// attributes. The kernel writes RTA_TABLE first (8 bytes, at 28), then
+// RTA_DST (its type at 38, its address from 40), both for IPv4
+// (fib_dump_info) and IPv6 (rt6_fill_node).
+const (
+	offFamily  = unix.SizeofNlMsghdr
+	offDstLen  = unix.SizeofNlMsghdr + 1
+	offDstType = unix.SizeofNlMsghdr + unix.SizeofRtMsg + 8 + 2
+	offDst     = unix.SizeofNlMsghdr + unix.SizeofRtMsg + 8 + 4
+)
+
+// filterProgram is the classic BPF program of attachFilter. Where the
+// attributes are not laid out as the kernel lays them out today, it falls
+// back to the prefix lengths of the keys (of prefixLens without keys): a
+// change in the kernel lets more through, never less.
+func filterProgram(prefixLens []int, keys []Key) []cbpf.Instruction {
+	const accept, drop = 0xffffffff, 0
+	var lens []uint8
+	for _, l := range prefixLens {
+		if !slices.Contains(lens, uint8(l)) {
+			lens = append(lens, uint8(l))
+		}
+	}
+	for _, k := range keys {
+		if !slices.Contains(lens, k.DstLen) {
+			lens = append(lens, k.DstLen)
+		}
+	}
+	lo, hi := uint32(0), uint32(1) // the bytes of a host-order u16
+	if binary.NativeEndian.Uint16([]byte{0, 1}) == 1 {
+		lo, hi = 1, 0
+	}
+	p := []cbpf.Instruction{
+		cbpf.LoadAbsolute{Off: 4 + lo, Size: 1},
+		cbpf.JumpIf{Cond: cbpf.JumpEqual, Val: unix.RTM_NEWROUTE, SkipTrue: 2},
+		cbpf.JumpIf{Cond: cbpf.JumpEqual, Val: unix.RTM_DELROUTE, SkipTrue: 1},
+		cbpf.RetConstant{Val: accept}, // not a route
+	}
+	var byLen []cbpf.Instruction
+	for _, l := range lens {
+		byLen = append(byLen, cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: uint32(l), SkipTrue: 1}, cbpf.RetConstant{Val: accept})
+	}
+	byLen = append([]cbpf.Instruction{cbpf.LoadAbsolute{Off: offDstLen, Size: 1}}, append(byLen, cbpf.RetConstant{Val: drop})...)
+	if len(keys) == 0 {
+		return append(p, byLen...)
+	}
+	var byKey []cbpf.Instruction
+	for _, k := range keys {
+		addr := k.Dst.AsSlice()
+		var words []uint32
+		for i := 0; i+4 <= len(addr) && i < 8; i += 4 {
+			words = append(words, binary.BigEndian.Uint32(addr[i:]))
+		}
+		block := []cbpf.Instruction{
+			cbpf.LoadAbsolute{Off: offFamily, Size: 1},
+			cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: uint32(k.Family)},
+			cbpf.LoadAbsolute{Off: offDstLen, Size: 1},
+			cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: uint32(k.DstLen)},
+		}
+		for i, w := range words {
+			block = append(block, cbpf.LoadAbsolute{Off: offDst + uint32(4*i), Size: 4}, cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: w})
+		}
+		block = append(block, cbpf.RetConstant{Val: accept})
+		for i, ins := range block { // a mismatch skips to the next key
+			if j, ok := ins.(cbpf.JumpIf); ok {
+				j.SkipTrue = uint8(len(block) - i - 1)
+				block[i] = j
+			}
+		}
+		byKey = append(byKey, block...)
+	}
+	byKey = append(byKey, cbpf.RetConstant{Val: drop})
+	// The layout check: an RTA_DST where the kernel puts it, else by length.
+	p = append(p,
+		cbpf.LoadAbsolute{Off: offDstType + hi, Size: 1},
+		cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: 0, SkipTrue: 2},
+		cbpf.LoadAbsolute{Off: offDstType + lo, Size: 1},
+		cbpf.JumpIf{Cond: cbpf.JumpEqual, Val: unix.RTA_DST, SkipTrue: 1},
+		cbpf.Jump{Skip: uint32(len(byKey))},
+	)
+	return append(append(p, byKey...), byLen...)
 }
 
 // Replace puts r, a route as dumped or notified (or as a Change installs

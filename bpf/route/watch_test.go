@@ -1,6 +1,7 @@
 package route
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink/nl"
+	cbpf "golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -94,6 +97,14 @@ func TestWatch(t *testing.T) {
 	}
 	if got := h.PortOwner(0); got != "the kernel" {
 		t.Errorf("PortOwner(0) = %q", got)
+	}
+
+	// The kernel drops the notifications of other prefixes.
+	testIP(t, ns, "-6", "route", "add", "2001:db8:22::/48", "via", "2001:db8:2::1", "dev", "d0")
+	testIP(t, ns, "-4", "route", "add", "192.0.2.0/24", "via", "198.51.100.1", "dev", "d0")
+	testIP(t, ns, "-6", "route", "add", "2001:db8:20::/64", "via", "2001:db8:2::1", "dev", "d0")
+	if ev, err := w.Read(time.Now().Add(200 * time.Millisecond)); !errors.Is(err, os.ErrDeadlineExceeded) || w.received != 0 {
+		t.Fatalf("other prefixes: %d notifications reached the socket; read %+v, %v", w.received, ev, err)
 	}
 
 	// Not watched: another prefix length (dropped by the kernel), the same
@@ -205,5 +216,80 @@ func TestWatchClose(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not wake Read")
+	}
+}
+
+// notification is a route notification of type typ as the kernel lays it
+// out: rtmsg, RTA_TABLE, RTA_DST, then the rest; or with RTA_DST first
+// when dstFirst.
+func notification(typ uint16, prefix string, table, metric uint32, dstFirst bool) []byte {
+	p := netip.MustParsePrefix(prefix)
+	family := uint8(unix.AF_INET6)
+	if p.Addr().Is4() {
+		family = unix.AF_INET
+	}
+	r := &Route{Msg: nl.RtMsg{RtMsg: unix.RtMsg{Family: family, Dst_len: uint8(p.Bits()), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST}}}
+	tableAttr, dstAttr := newAttr(unix.RTA_TABLE, nl.Uint32Attr(table)), newAttr(unix.RTA_DST, p.Addr().AsSlice())
+	if dstFirst {
+		r.Attrs = append(r.Attrs, dstAttr, tableAttr)
+	} else {
+		r.Attrs = append(r.Attrs, tableAttr, dstAttr)
+	}
+	r.Attrs = append(r.Attrs, newAttr(unix.RTA_PRIORITY, nl.Uint32Attr(metric)))
+	body := r.Bytes()
+	hdr := make([]byte, unix.SizeofNlMsghdr)
+	binary.NativeEndian.PutUint32(hdr[0:], uint32(len(hdr)+len(body)))
+	binary.NativeEndian.PutUint16(hdr[4:], typ)
+	return append(hdr, body...)
+}
+
+// The kernel-side filter passes the notifications of the keys' prefixes,
+// links and nexthops, and drops the others; where RTA_DST is not where the
+// kernel puts it, it passes every prefix of a key's length.
+func TestFilterProgram(t *testing.T) {
+	keys := []Key{
+		{Family: unix.AF_INET6, DstLen: 48, Table: 254, Metric: 20, Dst: netip.MustParseAddr("2001:db8:20::")},
+		{Family: unix.AF_INET, DstLen: 24, Table: 254, Metric: 20, Dst: netip.MustParseAddr("203.0.113.0")},
+	}
+	link := make([]byte, unix.SizeofNlMsghdr+unix.SizeofIfInfomsg)
+	binary.NativeEndian.PutUint16(link[4:], unix.RTM_NEWLINK)
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+		pass bool
+	}{
+		{"watched v6", notification(unix.RTM_NEWROUTE, "2001:db8:20::/48", 254, 20, false), true},
+		{"watched v6, deleted", notification(unix.RTM_DELROUTE, "2001:db8:20::/48", 254, 20, false), true},
+		{"watched v6, other metric (the key is checked in user space)", notification(unix.RTM_NEWROUTE, "2001:db8:20::/48", 254, 30, false), true},
+		{"watched v4", notification(unix.RTM_NEWROUTE, "203.0.113.0/24", 254, 20, false), true},
+		{"other v6 of the same length", notification(unix.RTM_NEWROUTE, "2001:db8:21::/48", 254, 20, false), false},
+		{"other v6, same first 32 bits", notification(unix.RTM_NEWROUTE, "2001:db8:ffff::/48", 254, 20, false), false},
+		{"other v4 of the same length", notification(unix.RTM_NEWROUTE, "198.51.100.0/24", 254, 20, false), false},
+		{"other length", notification(unix.RTM_NEWROUTE, "2001:db8:20::/64", 254, 20, false), false},
+		{"other layout, watched", notification(unix.RTM_NEWROUTE, "2001:db8:20::/48", 254, 20, true), true},
+		{"other layout, same length", notification(unix.RTM_NEWROUTE, "2001:db8:21::/48", 254, 20, true), true},
+		{"other layout, other length", notification(unix.RTM_NEWROUTE, "2001:db8:21::/64", 254, 20, true), false},
+		{"link", link, true},
+	} {
+		for _, withKeys := range []bool{true, false} {
+			var prog []cbpf.Instruction
+			if withKeys {
+				prog = filterProgram(nil, keys)
+			} else {
+				prog = filterProgram([]int{48, 24}, nil)
+			}
+			vm, err := cbpf.NewVM(prog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := vm.Run(tc.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.pass || !withKeys && (strings.HasPrefix(tc.name, "other v") || strings.HasPrefix(tc.name, "other layout, same"))
+			if got := n > 0; got != want {
+				t.Errorf("%s (keys: %v): passes %v, want %v", tc.name, withKeys, got, want)
+			}
+		}
 	}
 }
