@@ -25,9 +25,9 @@ import (
 // (a BGP withdraw and re-announce, `clear bgp`) is followed at once every
 // time.
 const (
-	FollowWindow  = time.Minute
-	FollowBackoff = 250 * time.Millisecond
-	FollowLimit   = 5
+	FollowWindow  = time.Minute            // the window re-attachments are counted in
+	FollowBackoff = 250 * time.Millisecond // the wait before the second re-attachment in the window
+	FollowLimit   = 5                      // re-attachments in the window before the route is given up
 )
 
 // Notice is something another process did to a captured route, said as it
@@ -744,7 +744,7 @@ func (f *follower) routeGaps() []RouteGaps {
 	var out []RouteGaps
 	for _, fr := range f.routes {
 		if len(fr.gaps) > 0 {
-			out = append(out, RouteGaps{Route: fr.ch.Installed.Dst().String(), Gaps: append([]sample.Gap(nil), fr.gaps...)})
+			out = append(out, RouteGaps{Route: netip.PrefixFrom(fr.key.Dst, int(fr.key.DstLen)).String(), Gaps: append([]sample.Gap(nil), fr.gaps...)})
 		}
 	}
 	return out
@@ -821,13 +821,6 @@ func pruneBefore(ts []time.Time, t time.Time) []time.Time {
 		i++
 	}
 	return ts[i:]
-}
-
-func sepIf(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "; "
 }
 
 // seconds writes a duration as the summary does: "3.2 s", or "0.004 s" below a second.
