@@ -492,3 +492,60 @@ func waitFile(t *testing.T, path string) {
 	}
 	t.Fatalf("%s did not appear within 10 s", path)
 }
+
+// A gap that spans a rotation (-G 1): the files it spans each say it in
+// their own statistics block (open when a file ends before the route is
+// back, closed in the file where it comes back), and lwtdump stats counts
+// it once, from its start to its end.
+func TestFollowGapAcrossFiles(t *testing.T) {
+	tb := newTestbed(t)
+	dir := t.TempDir()
+	p := tb.startLwtdump("-i", "2001:db8:20::/48", "--netns", tb.r1, "-G", "1", "-w", filepath.Join(dir, "out-%H%M%S.pcapng"))
+	time.Sleep(500 * time.Millisecond)
+	tb.ip("-n", tb.r1, "-6", "route", "del", "2001:db8:20::/48")
+	p.waitLine(2*time.Second, "route 2001:db8:20::/48 (table 254, metric 1024) removed by ")
+	time.Sleep(2500 * time.Millisecond)
+	tb.ip("-n", tb.r1, "-6", "route", "add", "2001:db8:20::/48", "via", "2001:db8:2::1", "dev", "r1_h2")
+	p.waitLine(2*time.Second, "route 2001:db8:20::/48 (table 254, metric 1024) back, added by ")
+	time.Sleep(1500 * time.Millisecond)
+	if code := p.stop(syscall.SIGINT); code != 0 {
+		t.Fatalf("exit code %d\n%s", code, p.stderr.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "out-*.pcapng"))
+	var open, closed int
+	for _, f := range files {
+		for _, g := range parseGaps(t, statsComments(t, f)[0]) {
+			if g.to.IsZero() {
+				open++
+			} else {
+				closed++
+			}
+		}
+	}
+	if open < 2 || closed != 1 {
+		t.Errorf("%d files: the gap is open in %d and closed in %d, want open in 2 or more and closed in 1", len(files), open, closed)
+	}
+	code, stdout, stderr := runLwtdump(t, append([]string{"stats", "--json"}, files...)...)
+	if code != 0 {
+		t.Fatalf("lwtdump stats: exit code %d\n%s", code, stderr)
+	}
+	var stats struct {
+		Interfaces []struct {
+			Gaps []struct {
+				To      *time.Time `json:"to"`
+				Seconds float64    `json:"seconds"`
+			} `json:"gaps"`
+		} `json:"interfaces"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &stats); err != nil {
+		t.Fatal(err)
+	}
+	if len(stats.Interfaces) != 1 || len(stats.Interfaces[0].Gaps) != 1 || stats.Interfaces[0].Gaps[0].To == nil || stats.Interfaces[0].Gaps[0].Seconds < 2.5 || stats.Interfaces[0].Gaps[0].Seconds > 4 {
+		t.Errorf("lwtdump stats: %s", stdout)
+	}
+	_, table, _ := runLwtdump(t, append([]string{"stats"}, files...)...)
+	t.Logf("lwtdump stats:\n%s", table)
+	if !strings.Contains(table, "GAP ON INTERFACE") || !strings.Contains(table, "lwt_xmit:2001:db8:20::/48@r1_h2") {
+		t.Errorf("lwtdump stats shows no gap:\n%s", table)
+	}
+}
