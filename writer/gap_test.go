@@ -55,10 +55,11 @@ func TestGapsInStatistics(t *testing.T) {
 	now := start
 	gaps := []sample.Gap{
 		{Start: start + 1*sec, End: start + 2*sec, Cause: "route removed by zebra (pid 42)", Back: "via fe80::1 dev r1_h2 proto bgp"},
-		{Start: start + 3*sec, End: start + 7*sec, Cause: "route replaced by ip (pid 7): an identical route", Back: "via 2001:db8:2::1 dev r1_h2 proto boot"},
+		{Start: start + 3*sec, End: start + 11*sec/2, Cause: "route replaced by ip (pid 7): an identical route", Back: "via 2001:db8:2::1 dev r1_h2 proto boot"},
 	}
-	var out rollingOutput
-	out.every = 2
+	// The rollover takes a second (a slow disk, the manifest): a gap that
+	// ends meanwhile belongs to the second file, where it is closed.
+	out := slowRollover{rollingOutput: rollingOutput{every: 2}, during: func() { now += sec }}
 	w, err := New(&out, Options{
 		Section: testSection, Attachments: testAttachments, Counters: testCounters,
 		Start: time.Unix(0, start), Now: func() time.Time { return time.Unix(0, now) },
@@ -111,6 +112,17 @@ func TestGapsInStatistics(t *testing.T) {
 			t.Errorf("file %d: statistics comments %v, want %q on interface 0 only", i+1, got, want[i])
 		}
 	}
+}
+
+// slowRollover is a rollingOutput whose Rollover calls during first.
+type slowRollover struct {
+	rollingOutput
+	during func()
+}
+
+func (o *slowRollover) Rollover() error {
+	o.during()
+	return o.rollingOutput.Rollover()
 }
 
 // isbComments reads with tshark the comments of the statistics blocks of

@@ -115,7 +115,7 @@ type Writer struct {
 	buf       []byte
 	section   int64 // bytes of the current section already written to out
 	start     int64
-	begun     int64 // when the current section began
+	begun     int64 // when the current section began: the capture's start, or the end of the section before
 	err       error
 	sections  int
 	malformed uint64
@@ -341,9 +341,8 @@ func (w *Writer) beginSection() error {
 	}
 	w.sections++
 	w.stats = SectionStats{Seq: w.sections}
-	w.begun = w.start // the first section covers the capture from its start
-	if w.sections > 1 {
-		w.begun = w.opts.Now().UnixNano()
+	if w.sections == 1 {
+		w.begun = w.start
 	}
 	return nil
 }
@@ -379,10 +378,13 @@ func appendInterface(ng *pcapgo.NgWriter, ifc pcapgo.NgInterface) error {
 
 // endSection appends one Interface Statistics Block per interface.
 func (w *Writer) endSection(now time.Time) error {
+	ns := now.UnixNano()
+	// The next section's gaps are those from here on, whatever time the
+	// Output takes to roll over.
+	defer func() { w.begun = ns }()
 	if w.opts.Counters == nil {
 		return nil
 	}
-	ns := now.UnixNano()
 	for i := range w.ifaces {
 		ifc := &w.ifaces[i]
 		c, err := w.opts.Counters(uint32(i))
