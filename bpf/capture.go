@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/lwtdump/lwtdump/bpf/filter"
@@ -33,6 +34,13 @@ type Options struct {
 	FilterProgram []cbpf.RawInstruction
 	Reader        ReaderOptions
 	StateDir      string // default route.DefaultStateDir
+	// NoFollow ends the capture (Run returns ErrRouteLost) when another
+	// process replaces or removes a captured route, instead of following
+	// the route to its new version (see follow.go).
+	NoFollow bool
+	// Notify is called, from a goroutine of the capture's, for each change
+	// another process makes to a captured route.
+	Notify func(RouteNotice)
 }
 
 // Capture is a running capture: programs attached to routes, and the reader
@@ -44,6 +52,8 @@ type Capture struct {
 	state       *route.State
 	changes     []*route.Change // applied, in order
 	attachments []sample.Attachment
+	follow      *follower  // watches the routes while capturing
+	stateMu     sync.Mutex // guards state, changed by follow while capturing
 }
 
 // plan is one route to change: the route found in the kernel (nil when one is added).
@@ -86,6 +96,9 @@ func Start(opts Options) (_ *Capture, err error) {
 		}
 	}()
 	if c.h, err = route.Open(opts.Netns); err != nil {
+		return nil, err
+	}
+	if c.follow, err = newFollower(c, opts); err != nil {
 		return nil, err
 	}
 	unlock, err := route.Lock(opts.StateDir)
@@ -184,7 +197,9 @@ func Start(opts Options) (_ *Capture, err error) {
 			return nil, errors.Join(err, c.state.Forget(ch))
 		}
 		c.changes = append(c.changes, ch)
+		c.follow.add(ch, c.h.ChangeSeq(), p.sid)
 	}
+	c.follow.start()
 	return c, nil
 }
 
@@ -350,12 +365,22 @@ func (c *Capture) Counters(attachment uint32) (sample.Counters, error) {
 	return c.coll.Counters(attachment)
 }
 
+// Gaps returns the gaps of an attachment: the times its route was gone.
+func (c *Capture) Gaps(attachment uint32) []sample.Gap { return c.follow.gaps(attachment) }
+
+// RouteGaps returns the gaps of every route that had some, in the order of the routes.
+func (c *Capture) RouteGaps() []RouteGaps { return c.follow.routeGaps() }
+
 // Reader is the capture's sample reader.
 func (c *Capture) Reader() *Reader { return c.reader }
 
 // ChownState gives the capture's state file to uid and gid, so that the
 // capture can keep it after dropping to that user.
-func (c *Capture) ChownState(uid, gid int) error { return c.state.Chown(uid, gid) }
+func (c *Capture) ChownState(uid, gid int) error {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	return c.state.Chown(uid, gid)
+}
 
 // StatePath is the path of the capture's state file.
 func (c *Capture) StatePath() string { return c.state.Path() }
@@ -364,7 +389,12 @@ func (c *Capture) StatePath() string { return c.state.Path() }
 // no limit). Then it restores the routes and drains what the hooks saw up to
 // that moment, so that seen = written + dropped holds when it returns.
 func (c *Capture) Run(ctx context.Context, sink Sink, limit uint64) error {
+	ctx, cancel := c.follow.context(ctx)
+	defer cancel()
 	err := c.reader.Run(ctx, sink, limit)
+	if cause := context.Cause(ctx); err == nil && errors.Is(cause, ErrRouteLost) {
+		err = cause
+	}
 	derr := c.Detach()
 	if err == nil && len(c.changes) == 0 { // no program is left on a route
 		err = c.reader.Drain(sink, limit)
@@ -382,9 +412,14 @@ func (c *Capture) Run(ctx context.Context, sink Sink, limit uint64) error {
 func (c *Capture) Detach() error {
 	var errs []error
 	var failed []*route.Change
+	undo := c.h.Undo
+	if c.follow != nil {
+		c.follow.stop()
+		undo = c.follow.restore
+	}
 	for i := len(c.changes) - 1; i >= 0; i-- {
 		ch := c.changes[i]
-		if err := c.h.Undo(ch); err != nil {
+		if err := undo(ch); err != nil {
 			errs = append(errs, err)
 			if !settled(err) {
 				failed = append([]*route.Change{ch}, failed...)
@@ -412,6 +447,9 @@ func settled(err error) bool {
 // Close restores every route and releases programs, maps and buffers.
 func (c *Capture) Close() error {
 	err := c.Detach()
+	if c.follow != nil {
+		c.follow.close()
+	}
 	if c.reader != nil {
 		c.reader.Close()
 	}

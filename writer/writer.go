@@ -65,6 +65,10 @@ type Options struct {
 	// Counters reads the kernel's counters of an attachment for its ISB.
 	// When nil, no ISBs are written.
 	Counters func(attachment uint32) (sample.Counters, error)
+	// Gaps returns the gaps of an attachment (the times its route was
+	// gone). Each statistics block gets a comment for each gap of its
+	// section (see GapComment). When nil, there are none.
+	Gaps func(attachment uint32) []sample.Gap
 	// Start is the time the capture started (isb_starttime); default now.
 	Start time.Time
 	// Unbuffered writes every packet out at once (tcpdump -U).
@@ -111,6 +115,7 @@ type Writer struct {
 	buf       []byte
 	section   int64 // bytes of the current section already written to out
 	start     int64
+	begun     int64 // when the current section began: the capture's start, or the end of the section before
 	err       error
 	sections  int
 	malformed uint64
@@ -336,6 +341,9 @@ func (w *Writer) beginSection() error {
 	}
 	w.sections++
 	w.stats = SectionStats{Seq: w.sections}
+	if w.sections == 1 {
+		w.begun = w.start
+	}
 	return nil
 }
 
@@ -370,10 +378,13 @@ func appendInterface(ng *pcapgo.NgWriter, ifc pcapgo.NgInterface) error {
 
 // endSection appends one Interface Statistics Block per interface.
 func (w *Writer) endSection(now time.Time) error {
+	ns := now.UnixNano()
+	// The next section's gaps are those from here on, whatever time the
+	// Output takes to roll over.
+	defer func() { w.begun = ns }()
 	if w.opts.Counters == nil {
 		return nil
 	}
-	ns := now.UnixNano()
 	for i := range w.ifaces {
 		ifc := &w.ifaces[i]
 		c, err := w.opts.Counters(uint32(i))
@@ -384,10 +395,14 @@ func (w *Writer) endSection(now time.Time) error {
 		if ifc.att.Filter != "" {
 			accepted = c.Seen - c.Filtered
 		}
+		var gaps []string
+		if w.opts.Gaps != nil {
+			gaps = sectionGaps(w.opts.Gaps(uint32(i)), w.begun, ns)
+		}
 		w.buf = appendISB(w.buf, uint32(i), &Stats{
 			Time: ns, Start: w.start, End: ns,
 			Received: c.Seen, Dropped: c.Dropped, FilterAccept: accepted,
-			OSDropped: NoValue, Delivered: ifc.delivered,
+			OSDropped: NoValue, Delivered: ifc.delivered, Comments: gaps,
 		})
 	}
 	return nil

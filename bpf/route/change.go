@@ -120,8 +120,13 @@ func (h *Handle) send(typ, flags int, r *Route) error {
 	req := nl.NewNetlinkRequest(typ, flags|unix.NLM_F_ACK)
 	req.AddRawData(r.Bytes())
 	_, err := h.exec(req, 0)
+	h.changeSeq = req.Seq
 	return err
 }
+
+// ChangeSeq is the nlmsg_seq of the last route change the handle sent;
+// the notification of that change carries it (see Watcher).
+func (h *Handle) ChangeSeq() uint32 { return h.changeSeq }
 
 // ErrNotRestorable means a route cannot be changed because lwtdump could not
 // put it back exactly, or because an encap would change how it forwards.

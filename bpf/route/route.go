@@ -39,7 +39,11 @@ type Handle struct {
 	netns string
 	ns    netns.NsHandle
 	sock  *nl.NetlinkSocket
+	sh    *nl.SocketHandle // numbers the requests on sock, so that notifications name them
 	links *netlink.Handle
+	// changeSeq is the nlmsg_seq of the last route change sent: the
+	// notification of the change carries it.
+	changeSeq uint32
 }
 
 // ErrNoNetns means the named network namespace does not exist.
@@ -70,6 +74,7 @@ func Open(name string) (_ *Handle, err error) {
 		return nil, fmt.Errorf("set rtnetlink timeout: %w", err)
 	}
 	_ = h.sock.SetExtAck(true) // best effort: kernel error messages in our errors
+	h.sh = &nl.SocketHandle{Socket: h.sock}
 	// NETLINK_ROUTE only: without a family, the library also opens XFRM
 	// and netfilter sockets, which fail where xfrm_user or nfnetlink
 	// cannot be loaded.
@@ -137,7 +142,7 @@ func (h *Handle) LinkName(index int) string {
 
 // exec sends one request and returns the payloads of the replies of type resType.
 func (h *Handle) exec(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) {
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: h.sock}}
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: h.sh}
 	return req.Execute(unix.NETLINK_ROUTE, resType)
 }
 

@@ -98,3 +98,16 @@ func (a Attachment) Name() string {
 	}
 	return name
 }
+
+// Gap is a time during which an attachment's capture point was gone: its
+// route was removed or replaced by another process, and no packet could
+// reach the program until lwtdump attached it to the route again.
+type Gap struct {
+	Start int64 // when the capture point went away, nanoseconds since the Unix epoch
+	End   int64 // when it came back; 0 while it is still gone
+	// Cause says what happened, such as "route removed by zebra (pid 4242)".
+	Cause string
+	// Back says what the capture point came back on, such as "proto bgp
+	// via fe80::1 dev r1_h2"; empty while it is still gone.
+	Back string
+}

@@ -41,6 +41,9 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		cfg.opts.Reader.Notify = func(n bpf.Notice) { printNotice(stderr, n, cfg.verbose) }
 	}
 	start := time.Now()
+	if !cfg.noSummary { // extcap: Wireshark takes any line on stderr for an error
+		cfg.opts.Notify = noticePrinter(stderr)
+	}
 	capture, err := bpf.Start(cfg.opts)
 	err = withVerifierLog(err, stderr, cfg.verbose)
 	if bpf.BadTarget(err) {

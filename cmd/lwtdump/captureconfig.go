@@ -57,6 +57,7 @@ func parseCapture(c *cli.Context, args []string) (*captureConfig, error) {
 		return nil, err
 	}
 	o := &cfg.opts
+	o.NoFollow = c.Bool("no-follow")
 	expr, err := filterExpression(c)
 	if err != nil {
 		return nil, err

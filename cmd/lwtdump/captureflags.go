@@ -48,6 +48,7 @@ func captureFlagList() []captureFlag {
 		{&cli.StringFlag{Name: "file-mode", Usage: "permissions of the files written, in octal (`MODE`, default 0600)"}, forFiles},
 		{&cli.BoolFlag{Name: "no-manifest", Usage: "with -w FILE: record no manifest line for the files (and spend no time hashing them)"}, forFiles},
 		{&cli.StringFlag{Name: "filter-file", Aliases: []string{"F"}, Usage: "read the filter expression from `FILE` (# starts a comment)"}, forReadToo},
+		{&cli.BoolFlag{Name: "no-follow", Usage: "end the capture (exit code 1) when another process replaces or removes a captured route, instead of following it"}, forCapture},
 	}
 }
 

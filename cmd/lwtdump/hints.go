@@ -59,6 +59,11 @@ func hint(err error) (string, bool) {
 	switch e := err.(type) {
 	case *bpf.TargetError:
 		return e.Error() + targetHint(e), true
+	case *bpf.RouteLostError:
+		if e.NoneLeft {
+			return "", false
+		}
+		return fmt.Sprintf("route %s %s at %s; --no-follow ends the capture", e.Route, e.What, e.Time.Format("15:04:05.000")), true
 	case *bpf.PrivilegeError:
 		grant := "cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep"
 		if e.NoCapBPF {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
 )
@@ -49,5 +50,6 @@ func printSummary(stderr io.Writer, capture *bpf.Capture, verbose bool) {
 	if hasFilter {
 		line += fmt.Sprintf(", %d filtered", filtered)
 	}
+	line += gapSummary(capture.RouteGaps(), time.Now())
 	fmt.Fprintln(stderr, line)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,18 @@ type InterfaceStats struct {
 	Dropped  *uint64  `json:"dropped"`
 	Hooks    []string `json:"hooks"`   // lwtdump hooks seen in packets
 	Cookies  []string `json:"cookies"` // lwtdump cookies seen in packets, in hex
+	// Gaps are the times the interface's route was gone, from the
+	// comments of its statistics blocks (see writer.GapComment).
+	Gaps []Gap `json:"gaps,omitempty"`
+}
+
+// Gap is a time an interface's capture point was gone.
+type Gap struct {
+	From time.Time  `json:"from"`
+	To   *time.Time `json:"to"` // null when it was not back when the last file ended
+	// Seconds counts an open gap up to the end of its last file.
+	Seconds float64 `json:"seconds"`
+	Comment string  `json:"comment"` // the comment of the statistics block
 }
 
 // Tally counts records per interface for InterfaceStats.
@@ -48,6 +61,15 @@ type tally struct {
 	runs        map[runKey]writer.Stats // the last statistics of each run
 	hooks       map[string]bool
 	cookies     map[uint64]bool
+	gaps        map[int64]gapSeen // by start
+}
+
+// gapSeen is a gap as the statistics blocks tell it; a gap that spans a
+// rotation is open in one file and closed in the next.
+type gapSeen struct {
+	end     int64 // 0 while open
+	upTo    int64 // the time of the last block that saw it open
+	comment string
 }
 
 type runKey struct {
@@ -88,6 +110,20 @@ func (t *Tally) Add(rec *Record) {
 		if old, ok := ti.runs[k]; !ok || rec.Stats.Time >= old.Time {
 			ti.runs[k] = rec.Stats
 		}
+		for _, c := range rec.Stats.Comments {
+			start, end, ok := writer.ParseGap(c)
+			if !ok {
+				continue
+			}
+			g, seen := ti.gaps[start]
+			switch {
+			case end != 0:
+				g = gapSeen{end: end, comment: c}
+			case !seen || g.end == 0 && rec.Time > g.upTo:
+				g = gapSeen{upTo: rec.Time, comment: c}
+			}
+			ti.gaps[start] = g
+		}
 	}
 }
 
@@ -111,6 +147,7 @@ func (t *Tally) interfaceTally(ifc *Interface) *tally {
 			runs:           map[runKey]writer.Stats{},
 			hooks:          map[string]bool{},
 			cookies:        map[uint64]bool{},
+			gaps:           map[int64]gapSeen{},
 		}
 		if ifc.Name == "" {
 			ti.Name = ifc.Source + ":" + ifc.Label()
@@ -162,6 +199,15 @@ func (t *Tally) Interfaces() []InterfaceStats {
 		s.Hooks = sortedKeys(ti.hooks, func(h string) string { return h })
 		s.Cookies = sortedKeys(ti.cookies, func(c uint64) string { return "0x" + strconv.FormatUint(c, 16) })
 		s.Files = slices.Clone(s.Files)
+		for _, start := range slices.Sorted(maps.Keys(ti.gaps)) {
+			g := ti.gaps[start]
+			gap := Gap{From: time.Unix(0, start).UTC(), Comment: g.comment, Seconds: float64(g.upTo-start) / 1e9}
+			if g.end != 0 {
+				to := time.Unix(0, g.end).UTC()
+				gap.To, gap.Seconds = &to, float64(g.end-start)/1e9
+			}
+			s.Gaps = append(s.Gaps, gap)
+		}
 		out = append(out, s)
 	}
 	return out
@@ -204,6 +250,31 @@ func (t *Tally) WriteTable(w io.Writer, loc *time.Location) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.LinkType, s.Packets, s.Bytes,
 			first, last, optional(s.Received), optional(s.Dropped), orDash(strings.Join(s.Hooks, ",")), orDash(strings.Join(s.Cookies, ",")))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeGaps(w, t.Interfaces(), loc)
+}
+
+// writeGaps writes, when there are any, the gaps of every interface: the
+// times its route was gone.
+func writeGaps(w io.Writer, ifaces []InterfaceStats, loc *time.Location) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	header := false
+	for _, s := range ifaces {
+		for _, g := range s.Gaps {
+			if !header {
+				fmt.Fprintln(tw, "\nGAP ON INTERFACE\tFROM\tTO\tSECONDS\tWHY")
+				header = true
+			}
+			to := "not back"
+			if g.To != nil {
+				to = g.To.In(loc).Format(tableTime)
+			}
+			_, why, _ := strings.Cut(g.Comment, ": ")
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\n", s.Name, g.From.In(loc).Format(tableTime), to, g.Seconds, why)
+		}
 	}
 	return tw.Flush()
 }
