@@ -3,6 +3,7 @@ package text
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -191,16 +192,6 @@ func TestMatchesTcpdump(t *testing.T) {
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		t.Skip("tcpdump is not installed (make deps installs it)")
 	}
-	file := filepath.Join(t.TempDir(), "variety.pcap")
-	f, err := os.Create(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, layers.LinkTypeRaw); err != nil {
-		t.Fatal(err)
-	}
-	ts := writertest.Start
 	var pkts [][]byte
 	var lens []int
 	for _, s := range writertest.Samples() {
@@ -209,6 +200,43 @@ func TestMatchesTcpdump(t *testing.T) {
 	for _, p := range variety() {
 		pkts, lens = append(pkts, p), append(lens, len(p))
 	}
+	dir := t.TempDir()
+	// The packets in raw IP, and those of each IP version in the link type
+	// of that version, as lwtdump writes the packets of IPv4 and IPv6 routes.
+	for _, tc := range []struct {
+		name    string
+		lt      layers.LinkType
+		version byte // of the packets in the file; 0 for all
+	}{{"RAW", layers.LinkTypeRaw, 0}, {"IPV4", layers.LinkTypeIPv4, 4}, {"IPV6", layers.LinkTypeIPv6, 6}} {
+		t.Run(tc.name, func(t *testing.T) {
+			lt, version := tc.lt, tc.version
+			file := filepath.Join(dir, fmt.Sprintf("variety-%d.pcap", lt))
+			var sel [][]byte
+			var selLens []int
+			for i, p := range pkts {
+				if version == 0 || p[0]>>4 == version {
+					sel, selLens = append(sel, p), append(selLens, lens[i])
+				}
+			}
+			writePcap(t, file, lt, sel, selLens)
+			matchTcpdump(t, file)
+		})
+	}
+}
+
+// writePcap writes packets with the given lengths on the wire to a classic
+// pcap file of link type lt.
+func writePcap(t *testing.T, file string, lt layers.LinkType, pkts [][]byte, lens []int) {
+	t.Helper()
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(262144, lt); err != nil {
+		t.Fatal(err)
+	}
+	ts := writertest.Start
 	for i, p := range pkts {
 		ts = ts.Add(time.Duration(i%7)*time.Millisecond + 1234567*time.Nanosecond)
 		if i == 20 {
@@ -221,6 +249,12 @@ func TestMatchesTcpdump(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// matchTcpdump checks that the lines printed for a capture match tcpdump's,
+// in every time format and with -X.
+func matchTcpdump(t *testing.T, file string) {
+	t.Helper()
 	for _, tc := range []struct {
 		flags []string
 		opts  Options
