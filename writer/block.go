@@ -43,16 +43,16 @@ func appendEPBHead(b []byte, iface uint32, ts int64, origLen uint32, data []byte
 const NoValue = ^uint64(0)
 
 // Stats are the contents of an Interface Statistics Block. Counters equal to
-// NoValue, times equal to 0 and an empty comment are left out.
+// NoValue and times equal to 0 are left out.
 type Stats struct {
-	Time         int64  // when the counters were read, nanoseconds since the epoch
-	Start, End   int64  // isb_starttime, isb_endtime
-	Received     uint64 // isb_ifrecv: packets the hook saw
-	Dropped      uint64 // isb_ifdrop: packets lost before user space
-	FilterAccept uint64 // isb_filteraccept: packets the filter expression kept
-	OSDropped    uint64 // isb_osdrop
-	Delivered    uint64 // isb_usrdeliv: packets written
-	Comment      string
+	Time         int64    // when the counters were read, nanoseconds since the epoch
+	Start, End   int64    // isb_starttime, isb_endtime
+	Received     uint64   // isb_ifrecv: packets the hook saw
+	Dropped      uint64   // isb_ifdrop: packets lost before user space
+	FilterAccept uint64   // isb_filteraccept: packets the filter expression kept
+	OSDropped    uint64   // isb_osdrop
+	Delivered    uint64   // isb_usrdeliv: packets written
+	Comments     []string // one opt_comment each
 }
 
 // appendISB appends an Interface Statistics Block with timestamps in
@@ -68,8 +68,8 @@ func appendISB(b []byte, iface uint32, s *Stats) []byte {
 		{pcapng.OptISBOSDrop, s.OSDropped}, {pcapng.OptISBUsrDeliv, s.Delivered},
 	}
 	length := 20 + 4 + 4 // header, end of options, trailing length
-	if s.Comment != "" {
-		length += optionLen(len(s.Comment))
+	for _, c := range s.Comments {
+		length += optionLen(len(c))
 	}
 	for _, t := range [...]int64{s.Start, s.End} {
 		if t != 0 {
@@ -86,10 +86,10 @@ func appendISB(b []byte, iface uint32, s *Stats) []byte {
 	b = le.AppendUint32(b, iface)
 	b = le.AppendUint32(b, uint32(uint64(s.Time)>>32))
 	b = le.AppendUint32(b, uint32(s.Time))
-	if s.Comment != "" {
-		b = appendOptionHeader(b, pcapng.OptComment, len(s.Comment))
-		b = append(b, s.Comment...)
-		b = appendZeros(b, pad4(len(s.Comment)))
+	for _, c := range s.Comments {
+		b = appendOptionHeader(b, pcapng.OptComment, len(c))
+		b = append(b, c...)
+		b = appendZeros(b, pad4(len(c)))
 	}
 	if s.Start != 0 {
 		b = appendTimeOption(b, pcapng.OptISBStartTime, s.Start)

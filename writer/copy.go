@@ -116,8 +116,10 @@ func (c *Copier) WriteStats(iface uint32, s *Stats) error {
 	if iface >= c.ifaces {
 		return fmt.Errorf("write statistics: interface %d not added (have %d)", iface, c.ifaces)
 	}
-	if len(s.Comment) > math.MaxUint16 {
-		return errors.New("write statistics: comment is longer than a pcapng option")
+	for _, cm := range s.Comments {
+		if len(cm) > math.MaxUint16 {
+			return errors.New("write statistics: comment is longer than a pcapng option")
+		}
 	}
 	c.buf = appendISB(c.buf, iface, s)
 	return c.writeOutIfFull()

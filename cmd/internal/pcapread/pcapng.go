@@ -359,7 +359,7 @@ func (r *Reader) readISB(b []byte, off int64) error {
 	}
 	r.options(b[12:], func(code uint16, v []byte) {
 		if code == pcapng.OptComment {
-			s.Comment = string(v)
+			s.Comments = append(s.Comments, string(v))
 			return
 		}
 		if len(v) < 8 {
