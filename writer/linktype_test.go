@@ -64,7 +64,7 @@ func readAll(t *testing.T, b []byte) ([]pcapgo.NgInterface, []readPacket, map[in
 	t.Helper()
 	stats := map[int]pcapgo.NgInterfaceStatistics{}
 	r, err := pcapgo.NewNgReader(bytes.NewReader(b), pcapgo.NgReaderOptions{
-		WantMixedLinkType: true,
+		WantMixedLinkType:  true,
 		StatisticsCallback: func(id int, s pcapgo.NgInterfaceStatistics) { stats[id] = s },
 	})
 	if err != nil {
@@ -187,8 +187,8 @@ func TestOneInterface(t *testing.T) {
 	}
 	ifaces, pkts, _ := readAll(t, buf.Bytes())
 	want := pcapgo.NgInterface{Name: "lwtdump", Description: "2 attachments, each packet's in its comment",
-		Comment:  "lwt_xmit:2001:db8:20::/48@r1_h2 cookie=0xbeef netns=r1 table=254\nlwt_in:192.0.2.128/25@r1_h2 cookie=0x1 netns=- table=100",
-		Filter:   "", LinkType: layers.LinkTypeRaw, SnapLength: 262144}
+		Comment: "lwt_xmit:2001:db8:20::/48@r1_h2 cookie=0xbeef netns=r1 table=254\nlwt_in:192.0.2.128/25@r1_h2 cookie=0x1 netns=- table=100",
+		Filter:  "", LinkType: layers.LinkTypeRaw, SnapLength: 262144}
 	if len(ifaces) != 1 || ifaces[0].Name != want.Name || ifaces[0].Description != want.Description || ifaces[0].Comment != want.Comment ||
 		ifaces[0].LinkType != want.LinkType || ifaces[0].SnapLength != want.SnapLength {
 		t.Fatalf("interfaces %+v, want one: %+v", ifaces, want)

@@ -141,7 +141,7 @@ type Writer struct {
 	ifaces    []iface
 	buf       []byte
 	ng        *pcapgo.NgWriter // appends interfaces to buf
-	section   int64 // bytes of the current section already written to out
+	section   int64            // bytes of the current section already written to out
 	start     int64
 	err       error
 	sections  int
