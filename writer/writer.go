@@ -549,6 +549,10 @@ func oneInterface(atts []sample.Attachment) pcapgo.NgInterface {
 		}
 		names.WriteString(a.Name() + " " + Description(a))
 	}
+	var snaplen uint32
+	for _, a := range atts {
+		snaplen = max(snaplen, a.Snaplen)
+	}
 	desc := fmt.Sprintf("%d attachments, each packet's in its comment", len(atts))
 	if len(atts) == 1 {
 		desc = "1 attachment, each packet's in its comment"
@@ -560,7 +564,7 @@ func oneInterface(atts []sample.Attachment) pcapgo.NgInterface {
 		Filter:              atts[0].Filter,
 		LinkType:            layers.LinkTypeRaw,
 		TimestampResolution: 9,
-		SnapLength:          atts[0].Snaplen,
+		SnapLength:          snaplen,
 	}
 }
 

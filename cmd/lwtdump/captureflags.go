@@ -46,6 +46,7 @@ func captureFlagList() []captureFlag {
 		{&cli.IntFlag{Name: "file-count", Aliases: []string{"W"}, Usage: "with -C: keep a ring of `N` files, overwriting the oldest; with -G: stop after N files"}, forFiles},
 		{&cli.StringFlag{Name: "postrotate-command", Aliases: []string{"z"}, Usage: "run `CMD` FILE on every finished file, without a shell and without waiting"}, forFiles},
 		{&cli.StringFlag{Name: "file-mode", Usage: "permissions of the files written, in octal (`MODE`, default 0600)"}, forFiles},
+		{&cli.BoolFlag{Name: "one-interface", Usage: "with -w: write every packet on one raw-IP interface, its route and hook in its comment, so that tcpdump reads a capture of IPv4 and IPv6 routes together"}, forCapture},
 		{&cli.BoolFlag{Name: "no-manifest", Usage: "with -w FILE: record no manifest line for the files (and spend no time hashing them)"}, forFiles},
 		{&cli.StringFlag{Name: "filter-file", Aliases: []string{"F"}, Usage: "read the filter expression from `FILE` (# starts a comment)"}, forReadToo},
 	}

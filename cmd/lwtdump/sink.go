@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/lwtdump/lwtdump/cmd/internal/text"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/rotate/manifest"
@@ -51,14 +52,7 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 			}
 		}
 	}
-	w, err := writer.New(out, writer.Options{
-		Section:     section(cfg, start),
-		Attachments: capture.Attachments(),
-		Counters:    capture.Counters,
-		Start:       start,
-		Unbuffered:  cfg.unbuffered,
-		Run:         run,
-	})
+	w, err := writer.New(out, writerOptions(cfg, capture.Attachments(), capture.Counters, start, run))
 	if err != nil {
 		closeOut()
 		return output{}, err
@@ -67,6 +61,19 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 		rec.w = w
 	}
 	return output{w, func() error { return errors.Join(w.Close(), closeOut()) }, chown}, nil
+}
+
+// writerOptions are the options of the pcapng writer of a capture.
+func writerOptions(cfg *captureConfig, atts []sample.Attachment, counters func(uint32) (sample.Counters, error), start time.Time, run string) writer.Options {
+	return writer.Options{
+		Section:      section(cfg, start),
+		Attachments:  atts,
+		Counters:     counters,
+		Start:        start,
+		Unbuffered:   cfg.unbuffered,
+		Run:          run,
+		OneInterface: cfg.oneIface,
+	}
 }
 
 // openFiles opens the files of -w FILE, rotated as -C, -G and -W say, and
