@@ -240,7 +240,7 @@ func tsharkISB(t *testing.T, capture []byte) string {
 // the one interface of OneInterface. It refuses one of IPv4 and IPv6 routes
 // written one interface per attachment.
 func TestTcpdumpReads(t *testing.T) {
-	for _, tool := range []string{"tcpdump", "capinfos"} {
+	for _, tool := range []string{"tcpdump", "capinfos", "editcap"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed (make deps installs it)", tool)
 		}
@@ -296,6 +296,17 @@ func TestTcpdumpReads(t *testing.T) {
 			}
 			if !tc.reads && (err == nil || !strings.Contains(string(out), "an interface has a type 101 different from the type of the first interface")) {
 				t.Errorf("tcpdump read a capture of IPv4 and IPv6 interfaces (libpcap changed? then README says too much): %v\n%s", err, out)
+			}
+			if !tc.reads {
+				// README's way for such a file: editcap -F pcap.
+				pcap := filepath.Join(t.TempDir(), "c.pcap")
+				if out, err := exec.Command("editcap", "-F", "pcap", file, pcap).CombinedOutput(); err != nil {
+					t.Fatalf("editcap: %v\n%s", err, out)
+				}
+				out, err := exec.Command("tcpdump", "-n", "-r", pcap).CombinedOutput()
+				if lines := strings.Count(string(out), "\n00:00:"); err != nil || lines != 2*len(tc.atts) {
+					t.Errorf("tcpdump after editcap -F pcap: %v, %d packets, want %d:\n%s", err, lines, 2*len(tc.atts), out)
+				}
 			}
 			// capinfos (Wireshark's library) reads every capture whole.
 			out, err = exec.Command("capinfos", "-c", "-M", file).CombinedOutput()
