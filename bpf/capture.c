@@ -90,7 +90,7 @@ struct {
  *
  * User space replaces the body of this function, before loading, with the
  * expression compiled to classic BPF by bpf/filter and translated to eBPF
- * (filter.ToEBPF), and sets has_filter. Without a filter it is never called.
+ * (bpf/cbpf.go), and sets has_filter. Without a filter it is never called.
  * It is not inlined, so that user space finds its instructions by name, and
  * its result depends on the packet, so that the compiler cannot assume it;
  * as written it matches every packet.

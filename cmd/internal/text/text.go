@@ -241,6 +241,9 @@ func AppendHex(b []byte, data []byte) []byte {
 	for off := 0; off < len(data); off += 16 {
 		line := data[off:min(off+16, len(data))]
 		b = append(b, "\t0x"...)
+		if off > 0xffff { // more digits, as printf's %04x gives
+			b = strconv.AppendUint(b, uint64(off>>16), 16)
+		}
 		b = append(b, hexdigits[off>>12&0xf], hexdigits[off>>8&0xf], hexdigits[off>>4&0xf], hexdigits[off&0xf])
 		b = append(b, ": "...)
 		n := 0 // hex characters written, for the padding to the ASCII column
