@@ -127,6 +127,10 @@ func Start(opts Options) (_ *Capture, err error) {
 			return nil, err
 		}
 	}
+	snaplen := opts.Snaplen
+	if c.coll.Transport() == PerfBuffer {
+		snaplen = min(snaplen, PerfMaxCaplen) // what the interfaces say
+	}
 	var encaps []route.Encap
 	for _, p := range plans {
 		hooks := opts.Hooks
@@ -138,7 +142,7 @@ func Start(opts Options) (_ *Capture, err error) {
 			id := uint32(len(c.attachments))
 			a := sample.Attachment{
 				Hook: h, Cookie: uint64(id), Route: p.prefix.String(), Dev: p.dev,
-				Table: opts.Table, Netns: opts.Netns, Snaplen: opts.Snaplen, Filter: opts.Filter,
+				Table: opts.Table, Netns: opts.Netns, Snaplen: snaplen, Filter: opts.Filter,
 			}
 			switch {
 			case p.hasCk:

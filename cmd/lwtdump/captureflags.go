@@ -29,7 +29,7 @@ func captureFlagList() []captureFlag {
 		{&cli.StringSliceFlag{Name: "srv6-sid", Usage: "capture at the SRv6 local `SID` (a seg6local End route), which becomes End.BPF; repeat for several"}, forCapture},
 		{&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "write pcapng to `FILE` (- for stdout) instead of printing packets"}, forReadToo},
 		{&cli.Uint64Flag{Name: "count", Aliases: []string{"c"}, Usage: "exit after `COUNT` packets"}, forReadToo},
-		{&cli.IntFlag{Name: "snaplen", Aliases: []string{"s"}, Value: bpf.MaxSnaplen, Usage: "copy at most `SNAPLEN` bytes of each packet (1 to 262144)"}, forCapture},
+		{&cli.IntFlag{Name: "snaplen", Aliases: []string{"s"}, Value: bpf.MaxSnaplen, Usage: "copy at most `SNAPLEN` bytes of each packet (1 to 262144; --transport perf copies at most 65279)"}, forCapture},
 		{&cli.StringFlag{Name: "cookie", Usage: "cookie `N` of every attachment (default: the attachment number)"}, forReadToo},
 		{&cli.StringFlag{Name: "netns", Usage: "capture in the network namespace `NAME`"}, forCapture},
 		{&cli.UintFlag{Name: "table", Value: bpf.MainTable, Usage: "routing `TABLE` of the routes"}, forCapture},
