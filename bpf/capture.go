@@ -127,10 +127,6 @@ func Start(opts Options) (_ *Capture, err error) {
 			return nil, err
 		}
 	}
-	snaplen := opts.Snaplen
-	if c.coll.Transport() == PerfBuffer {
-		snaplen = min(snaplen, PerfMaxCaplen) // what the interfaces say
-	}
 	var encaps []route.Encap
 	for _, p := range plans {
 		hooks := opts.Hooks
@@ -142,7 +138,7 @@ func Start(opts Options) (_ *Capture, err error) {
 			id := uint32(len(c.attachments))
 			a := sample.Attachment{
 				Hook: h, Cookie: uint64(id), Route: p.prefix.String(), Dev: p.dev,
-				Table: opts.Table, Netns: opts.Netns, Snaplen: snaplen, Filter: opts.Filter,
+				Table: opts.Table, Netns: opts.Netns, Snaplen: opts.Snaplen, Filter: opts.Filter,
 			}
 			switch {
 			case p.hasCk:
@@ -165,6 +161,11 @@ func Start(opts Options) (_ *Capture, err error) {
 			return nil, fmt.Errorf("build encap for %s: %w", p.prefix, err)
 		}
 		encaps = append(encaps, e)
+	}
+	if c.coll.Transport() == PerfBuffer { // chosen, or fallen back to while loading
+		for i := range c.attachments {
+			c.attachments[i].Snaplen = min(c.attachments[i].Snaplen, PerfMaxCaplen) // what the interfaces say
+		}
 	}
 	// The reader exists before the first program is attached, so that no
 	// sample is lost between the two.
