@@ -15,10 +15,15 @@ char __license[] SEC("license") = "Dual MIT/GPL";
 
 #define MAX_ATTACHMENTS 256
 
+/* The largest snaplen, as in tcpdump: a ring buffer record holds that much
+ * of a packet, so GSO and GRO super-packets (BIG TCP: up to 512 KiB) are
+ * copied up to it. */
+#define MAX_SNAPLEN 262144
+
 /* A perf sample's size is a u16 in the record header; keep the copy well
- * below it. Longer packets (GSO super-packets) are truncated; orig_len
+ * below it. With the perf buffer, longer packets are cut there; orig_len
  * still tells their length. */
-#define MAX_CAPLEN (65535 - 256)
+#define PERF_MAX_CAPLEN (65535 - 256)
 
 /* The hooks, as written into sample_hdr.hook. */
 enum hook {
@@ -90,7 +95,7 @@ struct {
  *
  * User space replaces the body of this function, before loading, with the
  * expression compiled to classic BPF by bpf/filter and translated to eBPF
- * (filter.ToEBPF), and sets has_filter. Without a filter it is never called.
+ * (bpf/cbpf.go), and sets has_filter. Without a filter it is never called.
  * It is not inlined, so that user space finds its instructions by name, and
  * its result depends on the packet, so that the compiler cannot assume it;
  * as written it matches every packet.
@@ -141,7 +146,10 @@ RING_OUTPUT(2048)
 RING_OUTPUT(4096)
 RING_OUTPUT(9216)
 RING_OUTPUT(16384)
-RING_OUTPUT(MAX_CAPLEN)
+RING_OUTPUT(32768)
+RING_OUTPUT(65536)
+RING_OUTPUT(131072)
+RING_OUTPUT(MAX_SNAPLEN)
 
 /* ring_output sends the sample through the ring buffer in the smallest
  * record that holds it. */
@@ -165,7 +173,13 @@ static __always_inline int ring_output(struct __sk_buff *skb, struct sample_hdr 
 		return ring_output_9216(skb, hdr, caplen);
 	if (caplen <= 16384)
 		return ring_output_16384(skb, hdr, caplen);
-	return ring_output_MAX_CAPLEN(skb, hdr, caplen);
+	if (caplen <= 32768)
+		return ring_output_32768(skb, hdr, caplen);
+	if (caplen <= 65536)
+		return ring_output_65536(skb, hdr, caplen);
+	if (caplen <= 131072)
+		return ring_output_131072(skb, hdr, caplen);
+	return ring_output_MAX_SNAPLEN(skb, hdr, caplen);
 }
 
 static __always_inline int capture(struct __sk_buff *skb, __u8 hook)
@@ -185,8 +199,10 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 hook)
 	__u64 caplen = skb->len;
 	if (caplen > snaplen)
 		caplen = snaplen;
-	if (caplen > MAX_CAPLEN)
-		caplen = MAX_CAPLEN;
+	if (caplen > MAX_SNAPLEN)
+		caplen = MAX_SNAPLEN;
+	if (!use_ringbuf && caplen > PERF_MAX_CAPLEN)
+		caplen = PERF_MAX_CAPLEN;
 
 	struct sample_hdr hdr = {
 		.cookie = cookie,

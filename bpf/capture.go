@@ -175,6 +175,11 @@ func Start(opts Options) (_ *Capture, err error) {
 		}
 		encaps = append(encaps, e)
 	}
+	if c.coll.Transport() == PerfBuffer { // chosen, or fallen back to while loading
+		for i := range c.attachments {
+			c.attachments[i].Snaplen = min(c.attachments[i].Snaplen, PerfMaxCaplen) // what the interfaces say
+		}
+	}
 	// The reader exists before the first program is attached, so that no
 	// sample is lost between the two.
 	if c.reader, err = NewReader(c.coll, opts.Reader); err != nil {

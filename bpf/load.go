@@ -17,8 +17,13 @@ import (
 // the counters map).
 const MaxAttachments = 256
 
-// MaxSnaplen is the largest snaplen accepted, as in tcpdump.
+// MaxSnaplen is the largest snaplen accepted, as in tcpdump. The ring
+// buffer copies that much of a packet.
 const MaxSnaplen = 262144
+
+// PerfMaxCaplen is the most the perf buffer copies of a packet: a perf
+// sample's size is 16 bits (PERF_MAX_CAPLEN in capture.c).
+const PerfMaxCaplen = 65535 - 256
 
 // programNames maps each hook to its program in capture.c.
 var programNames = map[sample.Hook]string{

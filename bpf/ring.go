@@ -101,7 +101,7 @@ func (r *ring) next() (raw []byte, lost uint64, cpu int, err error) {
 func (r *ring) setDeadline(t time.Time) { r.deadline, r.timedOut = t, false }
 
 // take returns the next committed record, or nil when none is ready. The
-// bytes stay valid until publish.
+// bytes stay valid until the next take or publish.
 func (r *ring) take() []byte {
 	for {
 		producer := atomic.LoadUint64(r.producer)
@@ -112,12 +112,14 @@ func (r *ring) take() []byte {
 		if hdr&ringBusyBit != 0 {
 			return nil // reserved, not yet committed: records are read in order
 		}
-		n := uint64(hdr &^ (ringBusyBit | ringDiscardBit))
-		start := r.pos&r.mask + ringHeaderSize
-		r.pos += (n + ringHeaderSize + 7) &^ 7
+		// The records before this one are done with: free them now and
+		// then. Not this one, which the caller reads until the next take.
 		if r.pos-r.published >= publishEvery {
 			r.publish()
 		}
+		n := uint64(hdr &^ (ringBusyBit | ringDiscardBit))
+		start := r.pos&r.mask + ringHeaderSize
+		r.pos += (n + ringHeaderSize + 7) &^ 7
 		if hdr&ringDiscardBit == 0 {
 			return r.data[start : start+n]
 		}

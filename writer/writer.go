@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -82,19 +83,48 @@ type Options struct {
 	// the sections from 1 (see RunComment), so that a file taken out of its
 	// directory still says which run it belongs to and where.
 	Run string
+	// OneInterface writes every packet on one interface of link type RAW
+	// instead of one interface per attachment (see OneInterfaceName). Each
+	// packet's comment names its attachment as always, and the statistics
+	// block gives the counters of each attachment in a comment of its own.
+	// libpcap, and so tcpdump, reads only files whose interfaces all have one
+	// link type: a capture of IPv4 and IPv6 routes together needs this there.
+	OneInterface bool
 }
+
+// OneInterfaceName is the if_name of the interface of Options.OneInterface.
+const OneInterfaceName = "lwtdump"
 
 // DefaultBufferSize is the default of Options.BufferSize.
 const DefaultBufferSize = 1 << 20
 
-type iface struct {
-	att       sample.Attachment
-	flags     uint32
+// attachment is what the Writer keeps of an attachment.
+type attachment struct {
+	att   sample.Attachment
+	flags uint32 // epb_flags: the hook's direction
+	iface uint32 // the interface its packets are written on
+	// version is the IP version the link type of that interface holds (4
+	// or 6), 0 when it holds any (RAW).
+	version byte
+	// other is the interface, of link type RAW, of the attachment's packets
+	// of another IP version, added on the first one: never, as the kernel
+	// routes packets; -1 until then.
+	other     int
 	delivered uint64 // packets written, over all sections
-	// The comment of the interface's last packet, and what it was made of:
+	// The comment of the attachment's last packet, and what it was made of:
 	// consecutive packets of an attachment mostly share it.
 	comment    []byte
 	commentKey commentKey
+}
+
+// iface is a pcapng interface of the Writer: an attachment's, the RAW one
+// for an attachment's packets of another IP version, or the one interface
+// of Options.OneInterface.
+type iface struct {
+	desc      pcapgo.NgInterface
+	att       int    // the attachment whose counters its statistics give; -1 for all of them
+	other     bool   // the RAW interface of an attachment's packets of another IP version
+	delivered uint64 // packets written, over all sections
 }
 
 // commentKey is what of a sample goes into its comment besides the
@@ -111,9 +141,11 @@ type commentKey struct {
 type Writer struct {
 	out       Output
 	opts      Options
+	atts      []attachment
 	ifaces    []iface
 	buf       []byte
-	section   int64 // bytes of the current section already written to out
+	ng        *pcapgo.NgWriter // appends interfaces to buf
+	section   int64            // bytes of the current section already written to out
 	start     int64
 	begun     int64 // when the current section began: the capture's start, or the end of the section before
 	err       error
@@ -181,12 +213,21 @@ func New(out Output, opts Options) (*Writer, error) {
 		buf:   make([]byte, 0, opts.BufferSize+64<<10),
 		start: opts.Start.UnixNano(),
 	}
-	for _, a := range opts.Attachments {
+	if opts.OneInterface {
+		w.ifaces = []iface{{desc: oneInterface(opts.Attachments), att: -1}}
+	}
+	lt := LinkType(opts.Attachments)
+	for i, a := range opts.Attachments {
 		f := uint32(pcapng.FlagOutbound)
 		if a.Hook.Inbound() {
 			f = pcapng.FlagInbound
 		}
-		w.ifaces = append(w.ifaces, iface{att: a, flags: f})
+		at := attachment{att: a, flags: f, other: -1}
+		if !opts.OneInterface {
+			at.iface, at.version = uint32(len(w.ifaces)), ipVersion(lt)
+			w.ifaces = append(w.ifaces, iface{desc: ngInterface(a, lt), att: i})
+		}
+		w.atts = append(w.atts, at)
 	}
 	if err := w.beginSection(); err != nil {
 		return nil, err
@@ -211,10 +252,10 @@ func (w *Writer) Malformed() uint64 { return w.malformed }
 
 // Delivered is the number of packets written for an attachment.
 func (w *Writer) Delivered(attachment uint32) uint64 {
-	if int(attachment) >= len(w.ifaces) {
+	if int(attachment) >= len(w.atts) {
 		return 0
 	}
-	return w.ifaces[attachment].delivered
+	return w.atts[attachment].delivered
 }
 
 // WriteSample encodes one sample as an Enhanced Packet Block on its
@@ -224,7 +265,7 @@ func (w *Writer) WriteSample(s *sample.Sample) error {
 	if w.err != nil {
 		return w.err
 	}
-	if int(s.Attachment) >= len(w.ifaces) {
+	if int(s.Attachment) >= len(w.atts) {
 		w.malformed++ // an EPB naming an undefined interface would stop readers
 		return nil
 	}
@@ -233,13 +274,23 @@ func (w *Writer) WriteSample(s *sample.Sample) error {
 			return err
 		}
 	}
-	ifc := &w.ifaces[s.Attachment]
-	if key := (commentKey{s.Hook, s.Cookie, s.Ifindex, s.CPU, s.Mark}); key != ifc.commentKey || ifc.comment == nil {
-		ifc.comment = AppendComment(ifc.comment[:0], s, &ifc.att)
-		ifc.commentKey = key
+	a := &w.atts[s.Attachment]
+	id := a.iface
+	if a.version != 0 && len(s.Data) > 0 && s.Data[0]>>4 != a.version {
+		// Written as LINKTYPE_IPV4 or _IPV6, the packet would be read
+		// as what it is not.
+		var err error
+		if id, err = w.otherInterface(s.Attachment); err != nil {
+			return err
+		}
 	}
-	w.buf = appendEPB(w.buf, s.Attachment, s.Time, s.OrigLen, s.Data, ifc.comment, ifc.flags)
-	ifc.delivered++
+	if key := (commentKey{s.Hook, s.Cookie, s.Ifindex, s.CPU, s.Mark}); key != a.commentKey || a.comment == nil {
+		a.comment = AppendComment(a.comment[:0], s, &a.att)
+		a.commentKey = key
+	}
+	w.buf = appendEPB(w.buf, id, s.Time, s.OrigLen, s.Data, a.comment, a.flags)
+	a.delivered++
+	w.ifaces[id].delivered++
 	w.pending.add(s.Time)
 	if w.opts.Unbuffered || len(w.buf) >= w.opts.BufferSize {
 		return w.writeOut()
@@ -330,15 +381,16 @@ func (w *Writer) beginSection() error {
 	if w.opts.Run != "" {
 		s.Comment = RunComment(s.Comment, w.opts.Run, w.sections+1)
 	}
-	ng, err := appendSection(&w.buf, s, ngInterface(w.ifaces[0].att))
+	ng, err := appendSection(&w.buf, s, w.ifaces[0].desc)
 	if err != nil {
 		return w.fail(err)
 	}
 	for _, ifc := range w.ifaces[1:] {
-		if err := appendInterface(ng, ngInterface(ifc.att)); err != nil {
+		if err := appendInterface(ng, ifc.desc); err != nil {
 			return w.fail(err)
 		}
 	}
+	w.ng = ng
 	w.sections++
 	w.stats = SectionStats{Seq: w.sections}
 	if w.sections == 1 {
@@ -387,25 +439,122 @@ func (w *Writer) endSection(now time.Time) error {
 	}
 	for i := range w.ifaces {
 		ifc := &w.ifaces[i]
-		c, err := w.opts.Counters(uint32(i))
-		if err != nil {
-			return w.fail(err)
-		}
-		accepted := NoValue
-		if ifc.att.Filter != "" {
-			accepted = c.Seen - c.Filtered
-		}
-		var gaps []string
-		if w.opts.Gaps != nil {
-			gaps = sectionGaps(w.opts.Gaps(uint32(i)), w.begun, ns)
-		}
-		w.buf = appendISB(w.buf, uint32(i), &Stats{
+		st := Stats{
 			Time: ns, Start: w.start, End: ns,
-			Received: c.Seen, Dropped: c.Dropped, FilterAccept: accepted,
-			OSDropped: NoValue, Delivered: ifc.delivered, Comments: gaps,
-		})
+			Received: NoValue, Dropped: NoValue, FilterAccept: NoValue,
+			OSDropped: NoValue, Delivered: ifc.delivered,
+		}
+		switch {
+		case ifc.other:
+			// The kernel counts the attachment's packets in the
+			// statistics of its own interface.
+		case ifc.att >= 0:
+			c, err := w.opts.Counters(uint32(ifc.att))
+			if err != nil {
+				return w.fail(err)
+			}
+			st.Received, st.Dropped, st.FilterAccept = c.Seen, c.Dropped, accepted(c, &w.atts[ifc.att].att)
+			if w.opts.Gaps != nil {
+				st.Comments = sectionGaps(w.opts.Gaps(uint32(ifc.att)), w.begun, ns)
+			}
+		default:
+			if err := w.allCounters(&st); err != nil {
+				return w.fail(err)
+			}
+			st.Comments = append(st.Comments, w.allGaps(ns)...)
+		}
+		w.buf = appendISB(w.buf, uint32(i), &st)
 	}
 	return nil
+}
+
+// accepted is the isb_filteraccept of an attachment's counters: NoValue
+// when it has no filter.
+func accepted(c sample.Counters, a *sample.Attachment) uint64 {
+	if a.Filter == "" {
+		return NoValue
+	}
+	return c.Seen - c.Filtered
+}
+
+// allCounters fills the statistics of the one interface of
+// Options.OneInterface: the sums of the attachments' counters, and a
+// comment with each attachment's (see AttachmentStatsComment).
+func (w *Writer) allCounters(st *Stats) error {
+	st.Received, st.Dropped = 0, 0
+	for i := range w.atts {
+		a := &w.atts[i]
+		c, err := w.opts.Counters(uint32(i))
+		if err != nil {
+			return err
+		}
+		acc := accepted(c, &a.att)
+		st.Received += c.Seen
+		st.Dropped += c.Dropped
+		if acc != NoValue && st.FilterAccept == NoValue {
+			st.FilterAccept = acc
+		} else if acc != NoValue {
+			st.FilterAccept += acc
+		}
+		st.Comments = append(st.Comments, AttachmentStatsComment(&a.att, &Stats{
+			Received: c.Seen, Dropped: c.Dropped, FilterAccept: acc, Delivered: a.delivered,
+		}))
+	}
+	return nil
+}
+
+// allGaps are the gap comments of every route for the one interface of
+// Options.OneInterface, each once (a route's hooks share its gaps) and
+// naming its route.
+func (w *Writer) allGaps(end int64) []string {
+	if w.opts.Gaps == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for i := range w.atts {
+		a := &w.atts[i].att
+		for _, c := range sectionGaps(w.opts.Gaps(uint32(i)), w.begun, end) {
+			if key := a.Route + "\x00" + c; !seen[key] {
+				seen[key] = true
+				out = append(out, c+" (route "+a.Route+")")
+			}
+		}
+	}
+	return out
+}
+
+// AttachmentStatsComment is the comment that gives an attachment's counters
+// in the statistics block of the one interface of Options.OneInterface:
+//
+//	lwt_xmit:2001:db8:20::/48@r1_h2 cookie=0xbeef received=12 dropped=0 delivered=12
+//
+// with accepted=N before delivered when the attachment has a filter
+// expression. The counters mean what those of the block do.
+func AttachmentStatsComment(a *sample.Attachment, s *Stats) string {
+	b := fmt.Appendf(nil, "%s cookie=%#x received=%d dropped=%d", a.Name(), a.Cookie, s.Received, s.Dropped)
+	if s.FilterAccept != NoValue {
+		b = fmt.Appendf(b, " accepted=%d", s.FilterAccept)
+	}
+	return string(fmt.Appendf(b, " delivered=%d", s.Delivered))
+}
+
+// otherInterface returns the RAW interface of an attachment's packets of
+// another IP version than its route's, adding it to the section (and to
+// every later one) the first time.
+func (w *Writer) otherInterface(att uint32) (uint32, error) {
+	a := &w.atts[att]
+	if a.other >= 0 {
+		return uint32(a.other), nil
+	}
+	desc := ngInterface(a.att, layers.LinkTypeRaw)
+	desc.Comment = fmt.Sprintf("the packets of %s that are not IPv%d", a.att.Name(), a.version)
+	if err := appendInterface(w.ng, desc); err != nil {
+		return 0, w.fail(err)
+	}
+	a.other = len(w.ifaces)
+	w.ifaces = append(w.ifaces, iface{desc: desc, att: int(att), other: true})
+	return uint32(a.other), nil
 }
 
 func (w *Writer) fail(err error) error {
@@ -413,17 +562,116 @@ func (w *Writer) fail(err error) error {
 	return err
 }
 
-// ngInterface describes an attachment as a pcapng interface.
-func ngInterface(a sample.Attachment) pcapgo.NgInterface {
+// ngInterface describes an attachment as a pcapng interface of link type lt.
+func ngInterface(a sample.Attachment, lt layers.LinkType) pcapgo.NgInterface {
 	return pcapgo.NgInterface{
 		Name:                a.Name(),
 		Description:         Description(a),
 		Filter:              a.Filter,
 		OS:                  "",
-		LinkType:            layers.LinkTypeRaw,
+		LinkType:            lt,
 		TimestampResolution: 9,
 		SnapLength:          a.Snaplen,
 	}
+}
+
+// oneInterface describes the one interface of Options.OneInterface: RAW,
+// named OneInterfaceName, with a comment naming every attachment.
+func oneInterface(atts []sample.Attachment) pcapgo.NgInterface {
+	var names strings.Builder
+	for i, a := range atts {
+		if i > 0 {
+			names.WriteByte('\n')
+		}
+		names.WriteString(a.Name() + " " + Description(a))
+	}
+	var snaplen uint32
+	for _, a := range atts {
+		snaplen = max(snaplen, a.Snaplen)
+	}
+	desc := fmt.Sprintf("%d attachments, each packet's in its comment", len(atts))
+	if len(atts) == 1 {
+		desc = "1 attachment, each packet's in its comment"
+	}
+	return pcapgo.NgInterface{
+		Name:                OneInterfaceName,
+		Description:         desc,
+		Comment:             names.String(),
+		Filter:              atts[0].Filter,
+		LinkType:            layers.LinkTypeRaw,
+		TimestampResolution: 9,
+		SnapLength:          snaplen,
+	}
+}
+
+// LinkType is the link type of the interfaces of a capture of attachments:
+// LINKTYPE_IPV4 when they are all at routes to IPv4 prefixes,
+// LINKTYPE_IPV6 when they are all at routes to IPv6 prefixes or SRv6
+// End.BPF, and LINKTYPE_RAW (either version) otherwise. So every interface
+// of a file has the same link type: libpcap (and so tcpdump) reads a file
+// only then, and gopacket's pcapgo reader skips the packets of the
+// interfaces whose link type is not the first's. libpcap reads files of
+// several LINKTYPE_IPV4 or LINKTYPE_IPV6 interfaces, but not of several
+// RAW ones: it compares each interface's link type with the DLT of the
+// first, and RAW's DLT (12) is not its LINKTYPE (101). Options.OneInterface
+// writes a capture of both families so that libpcap reads it.
+//
+// The kernel runs a route's programs only for packets it routed with that
+// route, so of its family: at lwt_in after the input lookup, at lwt_out and
+// lwt_xmit on the output path of that family, and End.BPF only for IPv6
+// packets with a segment routing header. A packet encapsulated on its way
+// (4in6, 6in4, SRv6 encap) is routed again, by the route of its outer
+// header. The Writer still checks every packet's version, and writes one
+// of another version on a RAW interface of its attachment, added for it.
+func LinkType(atts []sample.Attachment) layers.LinkType {
+	var lt layers.LinkType
+	for _, a := range atts {
+		f := family(a)
+		if lt != 0 && f != lt {
+			return layers.LinkTypeRaw
+		}
+		lt = f
+	}
+	if lt == 0 {
+		return layers.LinkTypeRaw
+	}
+	return lt
+}
+
+// family is the link type of the packets of an attachment's route:
+// LINKTYPE_IPV4, LINKTYPE_IPV6, or LINKTYPE_RAW when its prefix does not say.
+func family(a sample.Attachment) layers.LinkType {
+	if a.Hook == sample.HookSeg6Local {
+		return layers.LinkTypeIPv6
+	}
+	p, err := netip.ParsePrefix(a.Route)
+	switch {
+	case err != nil:
+		return layers.LinkTypeRaw
+	case p.Addr().Is4():
+		return layers.LinkTypeIPv4
+	default:
+		return layers.LinkTypeIPv6
+	}
+}
+
+// LibpcapReads reports whether libpcap, and so tcpdump, reads the files of
+// a Writer with these options whole: unless they are written with
+// OneInterface, not those of a capture of IPv4 and IPv6 routes together
+// (see LinkType).
+func (o *Options) LibpcapReads() bool {
+	return o.OneInterface || len(o.Attachments) < 2 || LinkType(o.Attachments) != layers.LinkTypeRaw
+}
+
+// ipVersion is the IP version a link type holds, 0 for either.
+func ipVersion(lt layers.LinkType) byte {
+	switch lt {
+	case layers.LinkTypeIPv4:
+		return 4
+	case layers.LinkTypeIPv6:
+		return 6
+	}
+	return 0
 }
 
 // Description is an attachment's if_description: "cookie=0xbeef netns=r1 table=254".

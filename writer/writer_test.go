@@ -26,7 +26,7 @@ var testAttachments = []sample.Attachment{
 
 var testSection = Section{Application: "lwtdump test", OS: "Linux 6.18", Hardware: "x86_64", Comment: "command=lwtdump -i 2001:db8:20::/48 host=test"}
 
-// testPacket returns a raw IP packet of n bytes whose payload counts up from seed.
+// testPacket returns n bytes that count up from seed.
 func testPacket(n int, seed byte) []byte {
 	p := make([]byte, n)
 	for i := range n {
@@ -35,12 +35,20 @@ func testPacket(n int, seed byte) []byte {
 	return p
 }
 
+// ipPacket returns a packet of n bytes that starts with the IP version and
+// counts up from seed after it.
+func ipPacket(version byte, n int, seed byte) []byte {
+	p := testPacket(n, seed)
+	p[0] = version<<4 | 5
+	return p
+}
+
 // testSamples are three samples on the two test attachments, one truncated by snaplen.
 func testSamples() []sample.Sample {
 	return []sample.Sample{
-		{Attachment: 0, Hook: sample.HookXmit, Cookie: 0xbeef, Ifindex: 3, CPU: 1, Protocol: 0x86dd, Time: 1_795_600_000_123_456_789, OrigLen: 104, Data: testPacket(104, 1)},
-		{Attachment: 1, Hook: sample.HookIn, Cookie: 1, Ifindex: 2, CPU: 0, Mark: 0x2a, Protocol: 0x0800, Time: 1_795_600_000_223_456_789, OrigLen: 1500, Data: testPacket(64, 2)},
-		{Attachment: 0, Hook: sample.HookXmit, Cookie: 0xbeef, Ifindex: 3, CPU: 0, Protocol: 0x86dd, Time: 1_795_600_001_000_000_001, OrigLen: 61, Data: testPacket(61, 3)},
+		{Attachment: 0, Hook: sample.HookXmit, Cookie: 0xbeef, Ifindex: 3, CPU: 1, Protocol: 0x86dd, Time: 1_795_600_000_123_456_789, OrigLen: 104, Data: ipPacket(6, 104, 1)},
+		{Attachment: 1, Hook: sample.HookIn, Cookie: 1, Ifindex: 2, CPU: 0, Mark: 0x2a, Protocol: 0x0800, Time: 1_795_600_000_223_456_789, OrigLen: 1500, Data: ipPacket(4, 64, 2)},
+		{Attachment: 0, Hook: sample.HookXmit, Cookie: 0xbeef, Ifindex: 3, CPU: 0, Protocol: 0x86dd, Time: 1_795_600_001_000_000_001, OrigLen: 61, Data: ipPacket(6, 61, 3)},
 	}
 }
 
@@ -143,7 +151,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		if intf.Name != a.Name() || intf.Description != Description(a) || intf.Filter != a.Filter ||
-			intf.LinkType != layers.LinkTypeRaw || intf.SnapLength != a.Snaplen || intf.TimestampResolution != 9 {
+			intf.LinkType != LinkType(testAttachments) || intf.SnapLength != a.Snaplen || intf.TimestampResolution != 9 {
 			t.Errorf("interface %d: %+v", i, intf)
 		}
 		c, _ := testCounters(uint32(i))
@@ -228,7 +236,7 @@ func BenchmarkWriteSample(b *testing.B) {
 		b.Fatal(err)
 	}
 	s := sample.Sample{Attachment: 0, Hook: sample.HookXmit, Cookie: 0xbeef, Ifindex: 3, CPU: 1, Protocol: 0x86dd,
-		Time: time.Now().UnixNano(), OrigLen: 100, Data: testPacket(100, 0)}
+		Time: time.Now().UnixNano(), OrigLen: 100, Data: ipPacket(6, 100, 0)}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(s.Data)))
 	for b.Loop() {

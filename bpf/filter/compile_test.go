@@ -20,6 +20,8 @@ var compileCases = []string{
 	"ah", "esp", "arp or ip", "not ip", "not tcp", "ip and not udp", "tcp or udp or icmp6",
 	"ip proto 17", "ip6 proto 17", "proto 50", "ip proto \\tcp", "ip6 proto \\udp", "proto \\icmp",
 	"ip proto ospf", "ip6 proto ipv6-frag", "proto gre",
+	"ether proto \\ip", "ether proto \\ip6", "ether proto \\ip and udp", "ether proto 0x800", "ether proto 0x86dd",
+	"not ether proto \\ip6", "ether proto \\ip or ether proto \\arp",
 	// Hosts and networks.
 	"host 192.0.2.1", "src host 192.0.2.1", "dst host 198.51.100.7", "ip host 192.0.2.1",
 	"src or dst host 192.0.2.1", "src and dst host 192.0.2.1", "dst or src 192.0.2.1",
@@ -90,6 +92,8 @@ var compileCases = []string{
 	"udp port ssh", "tcp port ntp", "ip6 broadcast", "icmp[0:4:2] = 1", "ah[0] = 1",
 	"host 192.0.2.1 mask 255.255.255.0", "gateway foo", "ip proto 1.2.3.4",
 	"dst port 1.2.3.4", "port 80 or host", "not", "()", "len", "ip[0] = 1 = 2",
+	"ether proto \\arp", "ether proto \\iso", "ether proto \\stp", "ether proto \\loopback",
+	"ether proto \\foo", "ether proto ip", "ether proto 0x806",
 }
 
 // tcpdumpDD returns tcpdump's program for expr, or its error message.

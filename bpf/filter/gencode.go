@@ -106,17 +106,18 @@ const (
 	ipprotoCARP     = 112
 	ipprotoSCTP     = 132
 
-	ethertypeIP     = 0x0800
-	ethertypeARP    = 0x0806
-	ethertypeREVARP = 0x8035
-	ethertypeIPv6   = 0x86dd
-	ethertypeAtalk  = 0x809b
-	ethertypeAARP   = 0x80f3
-	ethertypeDN     = 0x6003
-	ethertypeSCA    = 0x6007
-	ethertypeLAT    = 0x6004
-	ethertypeMOPDL  = 0x6001
-	ethertypeMOPRC  = 0x6002
+	ethertypeIP       = 0x0800
+	ethertypeARP      = 0x0806
+	ethertypeREVARP   = 0x8035
+	ethertypeIPv6     = 0x86dd
+	ethertypeAtalk    = 0x809b
+	ethertypeAARP     = 0x80f3
+	ethertypeDN       = 0x6003
+	ethertypeSCA      = 0x6007
+	ethertypeLAT      = 0x6004
+	ethertypeMOPDL    = 0x6001
+	ethertypeMOPRC    = 0x6002
+	ethertypeLoopback = 0x9000
 
 	llcsapISONS   = 0xfe
 	llcsap8021D   = 0x42
@@ -758,6 +759,15 @@ func (c *compiler) portrange6(port1, port2 uint32, ipProto int, dir int) *block 
 	return b1
 }
 
+// etherProtoNames are the names "ether proto \NAME" takes, with libpcap's
+// values: its EtherTypes and LLC SAPs.
+var etherProtoNames = map[string]int{
+	"aarp": ethertypeAARP, "arp": ethertypeARP, "atalk": ethertypeAtalk, "decnet": ethertypeDN,
+	"ip": ethertypeIP, "ip6": ethertypeIPv6, "lat": ethertypeLAT, "loopback": ethertypeLoopback,
+	"mopdl": ethertypeMOPDL, "moprc": ethertypeMOPRC, "rarp": ethertypeREVARP, "sca": ethertypeSCA,
+	"iso": llcsapISONS, "stp": llcsap8021D, "ipx": llcsapIPX, "netbeui": llcsapNetbeui,
+}
+
 func lookupProto(name string, proto int) int {
 	switch proto {
 	case qDefault, qIP, qIPv6:
@@ -767,6 +777,12 @@ func lookupProto(name string, proto int) int {
 		}
 		return v
 	case qLink:
+		// libpcap looks the name up among the EtherTypes it knows, then
+		// among the LLC SAPs (pcap_nametoeproto, pcap_nametollc). On raw
+		// IP only ip and ip6 can match; the others reject every packet.
+		if v, ok := etherProtoNames[name]; ok {
+			return v
+		}
 		fail("unknown ether proto '%s'", name)
 	case qISO:
 		switch name {

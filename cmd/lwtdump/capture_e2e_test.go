@@ -38,7 +38,7 @@ func TestCaptureExistingRouteIPv6(t *testing.T) {
 				t.Errorf("summary: %q", p.stderr.String())
 			}
 
-			// pcapgo: one interface, raw IP, n packets with the exact comment.
+			// pcapgo: one interface, IPv6, n packets with the exact comment.
 			r := ngReader(t, out)
 			var seqs []int
 			for {
@@ -63,7 +63,7 @@ func TestCaptureExistingRouteIPv6(t *testing.T) {
 			if r.NInterfaces() != 1 {
 				t.Errorf("%d interfaces", r.NInterfaces())
 			}
-			if intf, _ := r.Interface(0); intf.LinkType != layers.LinkTypeRaw || intf.Name != "lwt_xmit:2001:db8:20::/48@r1_h2" {
+			if intf, _ := r.Interface(0); intf.LinkType != layers.LinkTypeIPv6 || intf.Name != "lwt_xmit:2001:db8:20::/48@r1_h2" {
 				t.Errorf("interface: link type %v, name %q", intf.LinkType, intf.Name)
 			}
 			if len(seqs) != n {

@@ -37,6 +37,7 @@ type captureConfig struct {
 	args       []string
 	rotate     rotate.Options // for -w FILE
 	noManifest bool           // --no-manifest
+	oneIface   bool           // --one-interface
 	user       *account       // -Z: drop to this user; nil to stay
 }
 
@@ -141,6 +142,9 @@ func parseCapture(c *cli.Context, args []string) (*captureConfig, error) {
 	}
 	if err := parseRotation(c, cfg); err != nil {
 		return nil, err
+	}
+	if cfg.oneIface = c.Bool("one-interface"); cfg.oneIface && cfg.write == "" {
+		return nil, usagef("--one-interface needs -w: it says how packets are written to pcapng")
 	}
 	if name := c.String("relinquish-privileges"); name != "" {
 		var err error

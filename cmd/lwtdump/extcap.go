@@ -27,20 +27,31 @@ import (
 
 const (
 	extcapInterface = "lwtdump"
-	extcapDisplay   = "lwtdump: capture at a route's LWT hooks"
-	extcapHelp      = "https://github.com/lwtdump/lwtdump#live-capture-into-wireshark"
+	// extcapDisplay is what Wireshark's interface list shows before the
+	// interface ("LWT-route-capture: lwtdump", as "SSH remote capture:
+	// sshdump"), and what its temporary file is named after
+	// (wireshark_LWT-route-capture_....pcapng): no spaces, no quotes.
+	extcapDisplay = "LWT-route-capture"
+	extcapHelp    = "https://github.com/lwtdump/lwtdump#live-capture-into-wireshark"
 )
 
 // extcapConfig is the answer to --extcap-config: one arg per capture option,
-// each calling the lwtdump flag of the same name. Wireshark passes a
-// multicheck as its checked values joined by commas, which is what --hook
-// takes, and passes no value for an option left unset: the flag's default
-// applies then.
+// each calling the lwtdump flag of the same name. Wireshark passes no value
+// for an option left unset: the flag's default applies then. The hooks are
+// a selector of the combinations --hook takes, lwt_xmit first: Wireshark
+// (4.0 and later) keeps an extcap option's value as a preference that
+// starts empty, and opens its dialog with that, which for a multicheck
+// ticks nothing whatever the values' defaults, and for a selector shows the
+// first value.
 var extcapConfig = fmt.Sprintf(`arg {number=0}{call=--interface}{display=Routes}{type=string}{required=true}{placeholder=2001:db8:20::/48}{tooltip=The routes to capture, separated by spaces: PREFIX captures the existing route, PREFIX@DEV adds one through DEV for the capture, PREFIX,cookie=N sets its cookie}
-arg {number=1}{call=--hook}{display=Hooks}{type=multicheck}{tooltip=The LWT hooks to capture at on each route (lwt_xmit when none is checked)}
-value {arg=1}{value=in}{display=lwt_in (the route's input path)}{default=false}
-value {arg=1}{value=out}{display=lwt_out (the route's output path)}{default=false}
-value {arg=1}{value=xmit}{display=lwt_xmit (just before the device)}{default=true}
+arg {number=1}{call=--hook}{display=Hooks}{type=selector}{tooltip=The LWT hooks to capture at on each route: lwt_in is the route's input path, lwt_out its output path, lwt_xmit just before the device}
+value {arg=1}{value=xmit}{display=lwt_xmit}{default=true}
+value {arg=1}{value=in}{display=lwt_in}{default=false}
+value {arg=1}{value=out}{display=lwt_out}{default=false}
+value {arg=1}{value=in,xmit}{display=lwt_in and lwt_xmit}{default=false}
+value {arg=1}{value=out,xmit}{display=lwt_out and lwt_xmit}{default=false}
+value {arg=1}{value=in,out}{display=lwt_in and lwt_out}{default=false}
+value {arg=1}{value=in,out,xmit}{display=lwt_in, lwt_out and lwt_xmit}{default=false}
 arg {number=2}{call=--netns}{display=Network namespace}{type=string}{tooltip=Capture in this named network namespace (empty: lwtdump's own)}
 arg {number=3}{call=--table}{display=Routing table}{type=unsigned}{range=1,4294967295}{default=%d}{tooltip=The routing table of the routes (254 is main)}
 arg {number=4}{call=--cookie}{display=Cookie}{type=string}{placeholder=0xbeef}{tooltip=The cookie written in every packet's comment (empty: the attachment's number)}
@@ -191,16 +202,19 @@ func extcapCapture(c *cli.Context, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("open fifo: %w", err)
 	}
-	defer func() { err = captureError(err, fifo.Close()) }()
+	defer func() { err = withHintsFor(captureError(err, fifo.Close()), extcapDialog) }()
 	if err := checkExtcapInterface(c); err != nil {
 		return err
+	}
+	if len(c.StringSlice("interface")) == 0 && len(c.StringSlice("srv6-sid")) == 0 {
+		return usagef("no route to capture: give one in Routes, such as 2001:db8:20::/48, or 2001:db8:20::/48@eth1 to add it through eth1")
 	}
 	expr, prog, err := captureFilter(c.String("extcap-capture-filter"))
 	if err != nil {
 		return err
 	}
 	if c.String("hook") == "" {
-		c.Set("hook", "xmit") // an empty multicheck
+		c.Set("hook", "xmit") // an empty preference
 	}
 	cfg, err := parseCapture(c, args)
 	if err != nil {

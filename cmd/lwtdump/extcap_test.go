@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
 // The grammar of Wireshark's doc/extcap.adoc and of the developer guide's
@@ -175,7 +176,7 @@ func TestExtcapConfig(t *testing.T) {
 			t.Errorf("line %d: %s sentence in a config answer", i+1, s.kind)
 		}
 	}
-	for call, typ := range map[string]string{"interface": "string", "hook": "multicheck", "netns": "string", "cookie": "string", "snaplen": "integer", "table": "unsigned"} {
+	for call, typ := range map[string]string{"interface": "string", "hook": "selector", "netns": "string", "cookie": "string", "snaplen": "integer", "table": "unsigned"} {
 		if calls[call] != typ {
 			t.Errorf("option --%s: type %q, want %q", call, calls[call], typ)
 		}
@@ -279,7 +280,7 @@ func TestExtcapTsharkLists(t *testing.T) {
 	if err != nil {
 		t.Fatalf("tshark -D: %v", err)
 	}
-	if !regexp.MustCompile(`(?m)^\d+\. lwtdump \(lwtdump: capture at a route's LWT hooks\)$`).Match(out) {
+	if !regexp.MustCompile(`(?m)^\d+\. lwtdump \(LWT-route-capture\)$`).Match(out) {
 		t.Fatalf("tshark -D does not list lwtdump:\n%s", out)
 	}
 }
@@ -295,7 +296,8 @@ func TestExtcapTsharkCapture(t *testing.T) {
 		"-o", "extcap.lwtdump.netns:"+tb.r1,
 		"-o", "extcap.lwtdump.cookie:0xbeef",
 		"-T", "fields", "-e", "frame.comment", "-e", "frame.interface_name")
-	cmd.Env = installExtcap(t)
+	tmp := t.TempDir() // where dumpcap writes its temporary file
+	cmd.Env = append(installExtcap(t), "TMPDIR="+tmp)
 	out, errOut := newTempOutput(t, "stdout"), newTempOutput(t, "stderr")
 	cmd.Stdout, cmd.Stderr = out.f, errOut.f
 	tshark := startBg(t, "tshark -i lwtdump -c 3", cmd)
@@ -316,6 +318,18 @@ func TestExtcapTsharkCapture(t *testing.T) {
 		if strings.Count(out.String(), "\n") >= 3 {
 			break
 		}
+	}
+	// The temporary file is named after the interface's display name,
+	// which makes a clean file name.
+	var names []string
+	if es, _ := os.ReadDir(tmp); len(es) > 0 {
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+	}
+	clean := regexp.MustCompile(`^wireshark_LWT-route-capture[A-Za-z0-9_]+\.pcapng$`)
+	if !slices.ContainsFunc(names, clean.MatchString) {
+		t.Errorf("temporary files %q, want one named wireshark_LWT-route-captureXXXXXX.pcapng", names)
 	}
 	if err := tshark.wait(); err != nil {
 		t.Fatalf("tshark: %v\n%s", err, errOut.String())
@@ -473,4 +487,57 @@ func TestExtcapCaptureBadConfig(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %s...", tc.args, code, stdout, stderr, tc.err)
 		}
 	}
+}
+
+// The hooks selector opens on lwt_xmit, the default of --hook: Wireshark
+// shows its first value when the saved preference is still empty (and a
+// multicheck would show nothing ticked). It offers every combination of
+// the hooks, each one --hook takes.
+func TestExtcapHookSelector(t *testing.T) {
+	_, out, _ := runLwtdump(t, inProcess, "--extcap-interface", "lwtdump", "--extcap-config")
+	var values []sentence
+	for _, s := range parseSentences(t, out) {
+		if s.kind == "value" && s.el["arg"] == "1" {
+			values = append(values, s)
+		}
+	}
+	if len(values) == 0 || values[0].el["value"] != "xmit" || values[0].el["default"] != "true" {
+		t.Fatalf("first hook value %v, want xmit, the default", values)
+	}
+	seen := map[string]bool{}
+	for _, v := range values {
+		var names []string
+		for h := range strings.SplitSeq(v.el["value"], ",") {
+			hook, err := sample.ParseHook(h)
+			if err != nil || hook == sample.HookSeg6Local {
+				t.Errorf("value %q: %q is not a hook --hook takes", v.el["value"], h)
+			}
+			names = append(names, hook.String())
+		}
+		if want := strings.Join(names[:len(names)-1], ", "); len(names) > 1 && !strings.HasPrefix(v.el["display"], want) {
+			t.Errorf("value %q shows %q", v.el["value"], v.el["display"])
+		}
+		seen[v.el["value"]] = true
+	}
+	if len(seen) != 7 {
+		t.Errorf("%d distinct combinations of the 3 hooks, want 7: %v", len(seen), seen)
+	}
+}
+
+// A route that does not exist is reported in the words of Wireshark's
+// options dialog, where the Routes field takes PREFIX@DEV, not in those of
+// the command line; the route table is left as it was.
+func TestExtcapCaptureNoRoute(t *testing.T) {
+	tb := newTestbed(t)
+	before := tb.routes(tb.r1)
+	fifo, read := mkfifo(t)
+	code, _, stderr := runLwtdump(t, tb.launch(), "--capture", "--extcap-interface", "lwtdump", "--fifo", fifo,
+		"--interface", "2001:db8:21::/64", "--netns", tb.r1)
+	read()
+	want := "lwtdump: no route to 2001:db8:21::/64 in table 254 of netns " + tb.r1 +
+		": capture an existing route, or add one for the capture: give 2001:db8:21::/64@DEV in Routes\n"
+	if code != exitUsage || stderr != want {
+		t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr, want)
+	}
+	tb.requireRoutes(tb.r1, before)
 }

@@ -12,17 +12,33 @@ import (
 // device, a pid. What to do about it is said here, in the command line's
 // terms: its flags and commands, and the tools that show or fix the system.
 
+// form is where the user names what to capture, and so the terms advice
+// is given in.
+type form int
+
+const (
+	commandLine  form = iota // flags: -i PREFIX@DEV
+	extcapDialog             // the fields of Wireshark's extcap options dialog: Routes
+)
+
 // withHints returns err with the command line's advice worked into the
 // text of every error of package bpf in it that has some; errors.Is and
 // errors.As see err through it.
-func withHints(err error) error {
+func withHints(err error) error { return withHintsFor(err, commandLine) }
+
+// withHintsFor is withHints with advice in the terms of f. An error that
+// has its advice already keeps it.
+func withHintsFor(err error, f form) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
 	var walk func(error)
 	walk = func(e error) {
-		if text, ok := hint(e); ok {
+		if _, done := e.(hintedError); done {
+			return
+		}
+		if text, ok := hint(e, f); ok {
 			msg = strings.Replace(msg, e.Error(), text, 1)
 			return
 		}
@@ -55,10 +71,10 @@ const permissionDenied = "permission denied: lwtdump needs root or CAP_BPF, CAP_
 
 // hint is the text the command line shows for one error of package bpf,
 // if it has advice for it.
-func hint(err error) (string, bool) {
+func hint(err error, f form) (string, bool) {
 	switch e := err.(type) {
 	case *bpf.TargetError:
-		return e.Error() + targetHint(e), true
+		return e.Error() + targetHint(e, f), true
 	case *bpf.RouteLostError:
 		if e.NoneLeft {
 			return "", false
@@ -76,18 +92,23 @@ func hint(err error) (string, bool) {
 	case bpf.ErrPermission:
 		return permissionDenied, true
 	case bpf.ErrNothingToCapture:
+		if f == extcapDialog {
+			return "nothing to capture: give a route in Routes, such as 2001:db8:20::/48", true
+		}
 		return "nothing to capture: give a route with -i PREFIX[@DEV] or a SID with --srv6-sid", true
 	}
 	return "", false
 }
 
 // targetHint is what to do about a target that Start does not capture.
-func targetHint(e *bpf.TargetError) string {
+func targetHint(e *bpf.TargetError, f form) string {
 	switch {
 	case errors.Is(e.Kind, bpf.ErrNoDevice):
 		return " (ip link lists the devices)"
 	case errors.Is(e.Kind, bpf.ErrNoRoute) && e.SID:
 		return fmt.Sprintf(": add one with `ip -6 route add %s encap seg6local action End dev DEV`", e.Prefix.Addr())
+	case errors.Is(e.Kind, bpf.ErrNoRoute) && f == extcapDialog:
+		return fmt.Sprintf(": capture an existing route, or add one for the capture: give %s@DEV in Routes", e.Prefix)
 	case errors.Is(e.Kind, bpf.ErrNoRoute):
 		return fmt.Sprintf(": capture an existing route, or add one for the capture with -i %s@DEV", e.Prefix)
 	case errors.Is(e.Kind, bpf.ErrOtherDevice):

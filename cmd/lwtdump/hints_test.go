@@ -98,3 +98,28 @@ func TestStepLines(t *testing.T) {
 		}
 	}
 }
+
+// An extcap capture words its advice for Wireshark's options dialog, whose
+// Routes field takes PREFIX@DEV, not for the command line; and the command
+// line's advice is not worked in again on top.
+func TestErrorHintsExtcap(t *testing.T) {
+	route := netip.MustParsePrefix("2001:db8:21::/64")
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{usageError{&bpf.TargetError{Kind: bpf.ErrNoRoute, Prefix: route, Table: 254, Netns: "r1"}},
+			"no route to 2001:db8:21::/64 in table 254 of netns r1: capture an existing route, or add one for the capture: give 2001:db8:21::/64@DEV in Routes"},
+		{errors.Join(bpf.ErrNothingToCapture, nil), "nothing to capture: give a route in Routes, such as 2001:db8:20::/48"},
+	} {
+		var stderr strings.Builder
+		err := withHintsFor(tc.err, extcapDialog)
+		exitCode(err, &stderr)
+		if got := stderr.String(); got != "lwtdump: "+tc.want+"\n" || strings.Contains(got, "-i ") {
+			t.Errorf("got  %swant lwtdump: %s", got, tc.want)
+		}
+		if !errors.Is(err, tc.err) {
+			t.Errorf("errors.Is does not find the error behind its hints")
+		}
+	}
+}

@@ -120,7 +120,7 @@ func TestWriterIntoRotation(t *testing.T) {
 	}
 	data := make([]byte, 200)
 	for i := range 40 {
-		data[0] = byte(i)
+		data[0], data[1] = 0x60, byte(i) // IPv6, as the route is; numbered
 		s := sample.Sample{Hook: sample.HookXmit, Time: now.Add(time.Duration(i) * time.Millisecond).UnixNano(), OrigLen: 200, Data: data}
 		if err := w.WriteSample(&s); err != nil {
 			t.Fatal(err)
@@ -151,8 +151,8 @@ func TestWriterIntoRotation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			if int(b[0]) != next {
-				t.Fatalf("%s: packet %d, want %d", name, b[0], next)
+			if int(b[1]) != next {
+				t.Fatalf("%s: packet %d, want %d", name, b[1], next)
 			}
 			next++
 		}

@@ -51,15 +51,7 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 			}
 		}
 	}
-	w, err := writer.New(out, writer.Options{
-		Section:     section(cfg, start),
-		Attachments: capture.Attachments(),
-		Counters:    capture.Counters,
-		Gaps:        capture.Gaps,
-		Start:       start,
-		Unbuffered:  cfg.unbuffered,
-		Run:         run,
-	})
+	w, err := writer.New(out, writerOptions(cfg, capture, start, run))
 	if err != nil {
 		closeOut()
 		return output{}, err
@@ -68,6 +60,20 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 		rec.w = w
 	}
 	return output{w, func() error { return errors.Join(w.Close(), closeOut()) }, chown}, nil
+}
+
+// writerOptions are the options of the pcapng writer of a capture.
+func writerOptions(cfg *captureConfig, capture *bpf.Capture, start time.Time, run string) writer.Options {
+	return writer.Options{
+		Section:      section(cfg, start),
+		Attachments:  capture.Attachments(),
+		Counters:     capture.Counters,
+		Gaps:         capture.Gaps,
+		Start:        start,
+		Unbuffered:   cfg.unbuffered,
+		Run:          run,
+		OneInterface: cfg.oneIface,
+	}
 }
 
 // openFiles opens the files of -w FILE, rotated as -C, -G and -W say, and

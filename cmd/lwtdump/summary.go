@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/writer"
 )
 
 // announce says on stderr where the capture is attached, and warns of -G
@@ -13,6 +14,9 @@ import (
 func announce(stderr io.Writer, cfg *captureConfig, capture *bpf.Capture) {
 	for _, a := range capture.Attachments() {
 		fmt.Fprintf(stderr, "lwtdump: capturing at %s (cookie %#x), snaplen %d bytes\n", a.Name(), a.Cookie, a.Snaplen)
+	}
+	if o := (writer.Options{Attachments: capture.Attachments(), OneInterface: cfg.oneIface}); cfg.write != "" && !o.LibpcapReads() {
+		fmt.Fprintf(stderr, "lwtdump: IPv4 and IPv6 routes in one file: Wireshark reads it, tcpdump cannot (one link type per file); --one-interface writes a file both read\n")
 	}
 	if cfg.rotate.Interval > 0 && !cfg.rotate.TimeInName() {
 		fmt.Fprintf(stderr, "lwtdump: warning: -w %s has no strftime conversion, so each -G file replaces the last (add one, such as %%Y%%m%%d-%%H%%M%%S)\n", cfg.write)

@@ -57,7 +57,7 @@ func TestWiresharkInstall(t *testing.T) {
 			t.Errorf("%s: link to %q, %v", l, target, err)
 		}
 	}
-	listed := regexp.MustCompile(`(?m)^\d+\. lwtdump \(lwtdump: capture at a route's LWT hooks\)$`)
+	listed := regexp.MustCompile(`(?m)^\d+\. lwtdump \(LWT-route-capture\)$`)
 	if d := tshark("-D"); !listed.MatchString(d) {
 		t.Errorf("tshark -D does not list lwtdump:\n%s", d)
 	}

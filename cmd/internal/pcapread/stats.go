@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/lwtdump/lwtdump/writer"
 )
 
@@ -163,6 +164,14 @@ func (t *Tally) interfaceTally(ifc *Interface) *tally {
 }
 
 func linkTypeName(ifc *Interface) string {
+	// gopacket names neither of the link types of lwtdump's IPv4 and IPv6
+	// interfaces.
+	switch ifc.LinkType {
+	case layers.LinkTypeIPv4:
+		return "IPv4"
+	case layers.LinkTypeIPv6:
+		return "IPv6"
+	}
 	s := ifc.LinkType.String()
 	if strings.HasPrefix(s, "UnknownLinkType") {
 		return strconv.Itoa(int(ifc.LinkType))

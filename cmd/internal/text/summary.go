@@ -52,6 +52,13 @@ func describe(b *strings.Builder, ls []gopacket.Layer, wire int) {
 			b.WriteString("IP  [|ip]")
 			return
 		}
+		if tl := int(binary.BigEndian.Uint16(l.Contents[2:4])); tl < len(l.Contents) {
+			// Such as 0, which GSO and GRO leave in super-packets longer
+			// than it holds (BIG TCP). gopacket then takes the length of
+			// the data, cut to 16 bits; tcpdump says this.
+			fmt.Fprintf(b, "IP bad-len %d", tl)
+			return
+		}
 		if l.FragOffset != 0 { // a fragment without the transport header
 			fmt.Fprintf(b, "IP %s > %s: ip-proto-%d", l.SrcIP, l.DstIP, uint8(l.Protocol))
 			return
@@ -76,6 +83,9 @@ func describe(b *strings.Builder, ls []gopacket.Layer, wire int) {
 // addresses and the payload.
 func ip6(b *strings.Builder, ip *layers.IPv6, rest []gopacket.Layer) {
 	length := int(ip.Length)
+	if jumbo, ok := jumboLength(ip); ok && length == 0 {
+		length = int(jumbo) // a jumbogram, such as a BIG TCP super-packet
+	}
 	proto := ip.NextHeader
 	var ext strings.Builder
 loop:
@@ -105,6 +115,21 @@ loop:
 		rest = rest[1:]
 	}
 	ipPayload(b, "IP6", ip.SrcIP, ip.DstIP, proto, length, ext.String(), rest)
+}
+
+// jumboLength returns the length in the jumbo payload option (RFC 2675) of
+// the packet's hop-by-hop options, if it has one: like the payload length,
+// which is 0 then, it counts the bytes after the IPv6 header.
+func jumboLength(ip *layers.IPv6) (uint32, bool) {
+	if ip.HopByHop == nil {
+		return 0, false
+	}
+	for _, o := range ip.HopByHop.Options {
+		if o.OptionType == layers.IPv6HopByHopOptionJumbogram && len(o.OptionData) == 4 {
+			return binary.BigEndian.Uint32(o.OptionData), true
+		}
+	}
+	return 0, false
 }
 
 // rt6 describes a routing header; for a segment routing header (type 4, as

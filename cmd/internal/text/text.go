@@ -241,6 +241,9 @@ func AppendHex(b []byte, data []byte) []byte {
 	for off := 0; off < len(data); off += 16 {
 		line := data[off:min(off+16, len(data))]
 		b = append(b, "\t0x"...)
+		if off > 0xffff { // more digits, as printf's %04x gives
+			b = strconv.AppendUint(b, uint64(off>>16), 16)
+		}
 		b = append(b, hexdigits[off>>12&0xf], hexdigits[off>>8&0xf], hexdigits[off>>4&0xf], hexdigits[off&0xf])
 		b = append(b, ": "...)
 		n := 0 // hex characters written, for the padding to the ASCII column
@@ -269,7 +272,19 @@ func AppendHex(b []byte, data []byte) []byte {
 
 // decode decodes a packet, lazily unless for Dump (full).
 func decode(data []byte, lt layers.LinkType, full bool) gopacket.Packet {
-	return gopacket.NewPacket(data, lt, gopacket.DecodeOptions{Lazy: !full, NoCopy: true})
+	return gopacket.NewPacket(data, decoderOf(lt), gopacket.DecodeOptions{Lazy: !full, NoCopy: true})
+}
+
+// decoderOf is the decoder of a link type. gopacket has none for
+// LINKTYPE_IPV4 (228) and LINKTYPE_IPV6 (229), in which lwtdump writes the
+// packets of IPv4 and IPv6 routes: they are raw IP, and like tcpdump, which
+// prints them as it prints LINKTYPE_RAW, the decoder goes by the version of
+// each packet's header.
+func decoderOf(lt layers.LinkType) gopacket.Decoder {
+	if lt == layers.LinkTypeIPv4 || lt == layers.LinkTypeIPv6 {
+		return layers.LinkTypeRaw
+	}
+	return lt
 }
 
 // linkHeaderLen is the length of the packet's link-layer header, which

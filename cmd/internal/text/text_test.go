@@ -2,7 +2,9 @@ package text
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -173,7 +175,36 @@ func variety() [][]byte {
 		serialize(ip6(layers.IPProtocolIPv6Routing), gopacket.Payload([]byte{41, 4, 4, 1, 1, 0, 0, 0}), gopacket.Payload(b6), gopacket.Payload(a6), gopacket.Payload(inner6)),
 		[]byte{0x45, 0}, []byte{0x60, 0, 0}, // headers cut short
 	)
-	return pk
+	return append(pk, superPackets()...)
+}
+
+// superPackets are TCP segments longer than an IP length field holds, as
+// GSO and GRO build them (BIG TCP): IPv6 with a jumbo payload option and a
+// payload length of 0, IPv6 with neither, IPv4 with a total length of 0.
+func superPackets() [][]byte {
+	a6, b6 := net.ParseIP("2001:db8:1::1"), net.ParseIP("2001:db8:20::1")
+	a4, b4 := net.ParseIP("192.0.2.1").To4(), net.ParseIP("203.0.113.1").To4()
+	const n = 71424
+	tcp := func(ip gopacket.NetworkLayer) []byte {
+		t := &layers.TCP{SrcPort: 40006, DstPort: 5201, Seq: 7, Ack: 9, ACK: true, Window: 63,
+			Options: []layers.TCPOption{{OptionType: 1}, {OptionType: 1}, {OptionType: 8, OptionLength: 10, OptionData: []byte{0, 0, 0, 1, 0, 0, 0, 2}}}}
+		t.SetNetworkLayerForChecksum(ip)
+		return serialize(t, gopacket.Payload(bytes.Repeat([]byte("lwtdump!"), n/8)))
+	}
+	ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6HopByHop, SrcIP: a6, DstIP: b6}
+	seg := tcp(ip6)
+	hbh := []byte{byte(layers.IPProtocolTCP), 0, 0xc2, 4, 0, 0, 0, 0} // jumbo payload option
+	binary.BigEndian.PutUint32(hbh[4:], uint32(len(hbh)+len(seg)))
+	jumbo := append(serialize(ip6), append(hbh, seg...)...)
+	ip6.NextHeader = layers.IPProtocolTCP
+	gso6 := append(serialize(ip6), seg...)
+	ip4 := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolTCP, SrcIP: a4, DstIP: b4}
+	gso4 := append(serialize(ip4), tcp(ip4)...)
+	for _, p := range [][]byte{jumbo, gso6} {
+		binary.BigEndian.PutUint16(p[4:6], 0) // payload length
+	}
+	binary.BigEndian.PutUint16(gso4[2:4], 0) // total length
+	return [][]byte{jumbo, gso6, gso4}
 }
 
 func serialize(ls ...gopacket.SerializableLayer) []byte {
@@ -191,16 +222,6 @@ func TestMatchesTcpdump(t *testing.T) {
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		t.Skip("tcpdump is not installed (make deps installs it)")
 	}
-	file := filepath.Join(t.TempDir(), "variety.pcap")
-	f, err := os.Create(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, layers.LinkTypeRaw); err != nil {
-		t.Fatal(err)
-	}
-	ts := writertest.Start
 	var pkts [][]byte
 	var lens []int
 	for _, s := range writertest.Samples() {
@@ -209,6 +230,43 @@ func TestMatchesTcpdump(t *testing.T) {
 	for _, p := range variety() {
 		pkts, lens = append(pkts, p), append(lens, len(p))
 	}
+	dir := t.TempDir()
+	// The packets in raw IP, and those of each IP version in the link type
+	// of that version, as lwtdump writes the packets of IPv4 and IPv6 routes.
+	for _, tc := range []struct {
+		name    string
+		lt      layers.LinkType
+		version byte // of the packets in the file; 0 for all
+	}{{"RAW", layers.LinkTypeRaw, 0}, {"IPV4", layers.LinkTypeIPv4, 4}, {"IPV6", layers.LinkTypeIPv6, 6}} {
+		t.Run(tc.name, func(t *testing.T) {
+			lt, version := tc.lt, tc.version
+			file := filepath.Join(dir, fmt.Sprintf("variety-%d.pcap", lt))
+			var sel [][]byte
+			var selLens []int
+			for i, p := range pkts {
+				if version == 0 || p[0]>>4 == version {
+					sel, selLens = append(sel, p), append(selLens, lens[i])
+				}
+			}
+			writePcap(t, file, lt, sel, selLens)
+			matchTcpdump(t, file)
+		})
+	}
+}
+
+// writePcap writes packets with the given lengths on the wire to a classic
+// pcap file of link type lt.
+func writePcap(t *testing.T, file string, lt layers.LinkType, pkts [][]byte, lens []int) {
+	t.Helper()
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(262144, lt); err != nil {
+		t.Fatal(err)
+	}
+	ts := writertest.Start
 	for i, p := range pkts {
 		ts = ts.Add(time.Duration(i%7)*time.Millisecond + 1234567*time.Nanosecond)
 		if i == 20 {
@@ -221,6 +279,12 @@ func TestMatchesTcpdump(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// matchTcpdump checks that the lines printed for a capture match tcpdump's,
+// in every time format and with -X.
+func matchTcpdump(t *testing.T, file string) {
+	t.Helper()
 	for _, tc := range []struct {
 		flags []string
 		opts  Options
