@@ -87,6 +87,7 @@ type iface struct {
 	att       sample.Attachment
 	flags     uint32
 	delivered uint64 // packets written, over all sections
+	bytes     uint64 // their captured bytes
 	// The comment of the interface's last packet, and what it was made of:
 	// consecutive packets of an attachment mostly share it.
 	comment    []byte
@@ -212,6 +213,15 @@ func (w *Writer) Delivered(attachment uint32) uint64 {
 	return w.ifaces[attachment].delivered
 }
 
+// DeliveredBytes is the number of captured bytes (the packet data, as
+// snaplen cut it) of the packets written for an attachment.
+func (w *Writer) DeliveredBytes(attachment uint32) uint64 {
+	if int(attachment) >= len(w.ifaces) {
+		return 0
+	}
+	return w.ifaces[attachment].bytes
+}
+
 // WriteSample encodes one sample as an Enhanced Packet Block on its
 // attachment's interface, rolling over to a new file first when the Output
 // asks for it.
@@ -235,6 +245,7 @@ func (w *Writer) WriteSample(s *sample.Sample) error {
 	}
 	w.buf = appendEPB(w.buf, s.Attachment, s.Time, s.OrigLen, s.Data, ifc.comment, ifc.flags)
 	ifc.delivered++
+	ifc.bytes += uint64(len(s.Data))
 	w.pending.add(s.Time)
 	if w.opts.Unbuffered || len(w.buf) >= w.opts.BufferSize {
 		return w.writeOut()
