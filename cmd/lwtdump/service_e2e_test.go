@@ -499,4 +499,3 @@ func TestServiceExecStartPreAfterKill(t *testing.T) {
 		}
 	}
 }
-
