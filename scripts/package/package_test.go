@@ -163,14 +163,15 @@ func TestDeb(t *testing.T) {
 	})
 	run(t, "dpkg", "-i", debs["amd64"])
 	for path, mode := range map[string]os.FileMode{
-		"/usr/bin/lwtdump":                     0o755,
-		"/lib/systemd/system/lwtdump@.service": 0o644,
-		"/etc/lwtdump/example.conf":            0o644,
-		"/usr/share/lwtdump/lwtdump.lua":       0o644,
-		"/usr/share/doc/lwtdump/copyright":     0o644,
-		"/usr/share/doc/lwtdump/changelog.gz":  0o644,
-		"/usr/share/doc/lwtdump/README.md.gz":  0o644,
-		"/var/lib/lwtdump":                     os.ModeDir | 0o750,
+		"/usr/bin/lwtdump":                      0o755,
+		"/lib/systemd/system/lwtdump@.service":  0o644,
+		"/etc/lwtdump/example.conf":             0o644,
+		"/usr/share/lwtdump/lwtdump.lua":        0o644,
+		"/usr/share/lwtdump/lwtdump-alerts.yml": 0o644,
+		"/usr/share/doc/lwtdump/copyright":      0o644,
+		"/usr/share/doc/lwtdump/changelog.gz":   0o644,
+		"/usr/share/doc/lwtdump/README.md.gz":   0o644,
+		"/var/lib/lwtdump":                      os.ModeDir | 0o750,
 	} {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -235,4 +236,14 @@ func TestDeb(t *testing.T) {
 	if out, err := exec.Command("dpkg-query", "-W", "-f", "${Status}", "lwtdump").CombinedOutput(); err == nil && strings.TrimSpace(string(out)) != "" && !strings.Contains(string(out), "not-installed") {
 		t.Errorf("after dpkg -P: status %q", out)
 	}
+}
+
+// The example alerting rules are valid Prometheus rules, and fire on the
+// series they are written for (lwtdump-alerts.test.yml).
+func TestAlertRules(t *testing.T) {
+	if _, err := exec.LookPath("promtool"); err != nil {
+		t.Skip("promtool is not installed (apt-get install prometheus)")
+	}
+	t.Log(run(t, "promtool", "check", "rules", "lwtdump-alerts.yml"))
+	t.Log(run(t, "promtool", "test", "rules", "lwtdump-alerts.test.yml"))
 }
