@@ -499,3 +499,84 @@ func TestServiceExecStartPreAfterKill(t *testing.T) {
 		}
 	}
 }
+
+// unitCaps is the unit's AmbientCapabilities= as setpriv writes them:
+// "+bpf,+perfmon,+net_admin".
+func unitCaps(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../scripts/package/lwtdump@.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "AmbientCapabilities="); ok {
+			var caps []string
+			for _, c := range strings.Fields(v) {
+				caps = append(caps, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+			}
+			return strings.Join(caps, ",")
+		}
+	}
+	t.Fatal("lwtdump@.service has no AmbientCapabilities=")
+	return ""
+}
+
+// The capabilities the unit gives are all that its ExecStart and
+// ExecStartPre need: run as an unprivileged user holding only those, as
+// ambient capabilities the way systemd sets them, lwtdump captures; killed,
+// its cleanup, run the same way, restores the route.
+func TestServiceCapabilities(t *testing.T) {
+	tb := newTestbed(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv is not installed")
+	}
+	before := tb.routes(tb.r1)
+	caps := unitCaps(t)
+	dir, state := sharedDir(t, 0o777), sharedDir(t, 0o777)
+	out, ready := filepath.Join(dir, "out.pcapng"), filepath.Join(dir, "ready")
+	as := func(args ...string) *exec.Cmd {
+		return exec.Command("ip", append([]string{"netns", "exec", tb.r1, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+			"--inh-caps=-all," + caps, "--ambient-caps=-all," + caps, "--bounding-set=-all," + caps, lwtdumpBinary(t)}, args...)...)
+	}
+	for _, end := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		os.Remove(ready)
+		cmd := as("--ready-file", ready, "--state-dir", state, "-i", "2001:db8:20::/48", "-w", out)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if _, err := os.Stat(ready); err == nil {
+				break
+			}
+			if time.Now().After(deadline) || cmd.ProcessState != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("not ready as nobody with %s:\n%s", caps, stderr.String())
+			}
+		}
+		if got := tb.ping(tb.h1, "2001:db8:20::1", 2); got != 2 {
+			t.Errorf("%d of 2 pings answered", got)
+		}
+		cmd.Process.Signal(end)
+		err := cmd.Wait()
+		if end == syscall.SIGTERM {
+			if err != nil {
+				t.Fatalf("as nobody with %s: %v\n%s", caps, err, stderr.String())
+			}
+			if !strings.HasSuffix(stderr.String(), "2 packets captured, 0 dropped\n") {
+				t.Errorf("stderr: %s", stderr.String())
+			}
+			tb.requireRoutes(tb.r1, before)
+			continue
+		}
+		if r := routeOf(tb, "2001:db8:20::/48"); !strings.Contains(r, "encap bpf") {
+			t.Fatalf("after SIGKILL: %q", r)
+		}
+		if out, err := as("cleanup", "--state-dir", state, "--recorded-only").CombinedOutput(); err != nil || !strings.Contains(string(out), "restored") {
+			t.Fatalf("cleanup as nobody with %s: %v\n%s", caps, err, out)
+		}
+		tb.requireRoutes(tb.r1, before)
+	}
+}
