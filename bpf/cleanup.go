@@ -98,6 +98,10 @@ type CleanupOptions struct {
 	// (lwtdump only captures routes without one), or deleted when lwtdump
 	// added it; an End.BPF action becomes End again.
 	Strip bool
+	// RecordedOnly replays the state files only, and does not look for
+	// routes that none records: those may be another capture's, such as
+	// another instance of the service, whose state is kept elsewhere.
+	RecordedOnly bool
 }
 
 // Step is one thing Cleanup did, or could not do.
@@ -208,6 +212,9 @@ func Cleanup(opts CleanupOptions) ([]Step, error) {
 		}
 	}
 
+	if opts.RecordedOnly {
+		return steps, errors.Join(errs...)
+	}
 	st, err := cleanupStale(opts, pending)
 	steps = append(steps, st...)
 	if err != nil {

@@ -205,6 +205,9 @@ func (r *Rotator) Name() string { return r.name }
 // hears of, rather than a device or a fifo (-w /dev/null), which it does not.
 func (r *Rotator) Regular() bool { return !r.special }
 
+// Size is the number of bytes written to the current file so far.
+func (r *Rotator) Size() int64 { return r.size }
+
 // Finished is the number of files finished so far.
 func (r *Rotator) Finished() int { return r.finished }
 

@@ -111,6 +111,7 @@ type attachment struct {
 	// routes packets; -1 until then.
 	other     int
 	delivered uint64 // packets written, over all sections
+	bytes     uint64 // their captured bytes
 	// The comment of the attachment's last packet, and what it was made of:
 	// consecutive packets of an attachment mostly share it.
 	comment    []byte
@@ -258,6 +259,15 @@ func (w *Writer) Delivered(attachment uint32) uint64 {
 	return w.atts[attachment].delivered
 }
 
+// DeliveredBytes is the number of captured bytes (the packet data, as
+// snaplen cut it) of the packets written for an attachment.
+func (w *Writer) DeliveredBytes(attachment uint32) uint64 {
+	if int(attachment) >= len(w.atts) {
+		return 0
+	}
+	return w.atts[attachment].bytes
+}
+
 // WriteSample encodes one sample as an Enhanced Packet Block on its
 // attachment's interface, rolling over to a new file first when the Output
 // asks for it.
@@ -290,6 +300,7 @@ func (w *Writer) WriteSample(s *sample.Sample) error {
 	}
 	w.buf = appendEPB(w.buf, id, s.Time, s.OrigLen, s.Data, a.comment, a.flags)
 	a.delivered++
+	a.bytes += uint64(len(s.Data))
 	w.ifaces[id].delivered++
 	w.pending.add(s.Time)
 	if w.opts.Unbuffered || len(w.buf) >= w.opts.BufferSize {

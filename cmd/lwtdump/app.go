@@ -44,11 +44,10 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	if errors.Is(err, errReported) {
-		return exitFailure
-	}
-	fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(withHints(err)))
 	var ue usageError
+	if !errors.Is(err, errReported) {
+		fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(withHints(err)))
+	}
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
@@ -72,10 +71,11 @@ func oneLine(err error) string {
 func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 	// -v is verbose, as in tcpdump; the version is --version only.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	capture := captureFlags()
 	return &cli.App{
 		Name:  "lwtdump",
 		Usage: "capture packets at the lightweight-tunnel hooks of Linux routes",
-		UsageText: "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook in,out,xmit] [--srv6-sid SID] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME] [--table N] [-F FILE | EXPRESSION]\n" +
+		UsageText: "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook in,out,xmit] [--srv6-sid SID] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME] [--table N] [--metrics ADDR] [--config FILE] [-F FILE | EXPRESSION]\n" +
 			"lwtdump -r FILE|DIR... [-n] [-t...] [-v|-vv] [-X] [--hook H] [--cookie N] [--route PREFIX] [-c COUNT] [-w FILE|-] [-F FILE | EXPRESSION]\n" +
 			"lwtdump stats FILE... [--json]\n" +
 			"lwtdump verify DIR|FILE... [--json]\n" +
@@ -89,7 +89,8 @@ func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 		// -i PREFIX,cookie=N must reach us whole, not split at the comma.
 		DisableSliceFlagSeparator: true,
 		HideHelpCommand:           true,
-		Flags:                     append(captureFlags(), readFlags()...),
+		Flags:                     append(append(capture, readFlags()...), configFlag()),
+		Before:                    loadConfig(capture),
 		Action:                    func(c *cli.Context) error { return rootAction(c, args) },
 		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand()},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {

@@ -5,24 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/cmd/internal/eventlog"
 	"github.com/lwtdump/lwtdump/writer"
 	"github.com/urfave/cli/v2"
 )
 
-// captureAction captures as the command line args says.
+// captureAction captures as the command line args says, with the flags
+// of a config file (--config) recorded after it.
 func captureAction(c *cli.Context, args []string) error {
-	cfg, err := parseCapture(c, args)
+	format, err := eventlog.ParseFormat(c.String("log-format"), c.App.ErrWriter)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	return runCapture(c.Context, cfg, c.App.Writer, c.App.ErrWriter)
+	log := eventlog.New(c.App.ErrWriter, format)
+	cfg, err := parseCapture(c, append(slices.Clip(args), configArgs(c)...))
+	if err == nil {
+		cfg.log = log
+		err = runCapture(c.Context, cfg, c.App.Writer, c.App.ErrWriter)
+	}
+	return reportExit(log, err)
 }
 
 // runCapture attaches, captures until a signal or the count, restores the
@@ -37,12 +47,20 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	if err := bpf.CheckPrivileges(cfg.opts.Netns != ""); err != nil {
 		return err
 	}
+	log := cfg.log
+	if log == nil {
+		log = eventlog.New(stderr, eventlog.Human)
+	}
 	if !cfg.quiet {
-		cfg.opts.Reader.Notify = func(n bpf.Notice) { printNotice(stderr, n, cfg.verbose) }
+		cfg.opts.Reader.Notify = func(n bpf.Notice) { logNotice(log, stderr, n, cfg.verbose) }
+	}
+	svc, err := openAppliance(cfg, log)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	if !cfg.noSummary { // extcap: Wireshark takes any line on stderr for an error
-		cfg.opts.Notify = noticePrinter(stderr)
+		cfg.opts.Notify = func(n bpf.RouteNotice) { logRouteNotice(log, n) }
 	}
 	capture, err := bpf.Start(cfg.opts)
 	err = withVerifierLog(err, stderr, cfg.verbose)
@@ -50,11 +68,13 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		return usageError{err}
 	}
 	if err != nil {
-		return err
+		return errors.Join(err, svc.stop(nil))
 	}
 	defer func() { err = errors.Join(err, capture.Close()) }()
+	// Before the capture's maps and buffers go: the metrics read them.
+	defer func() { err = errors.Join(err, svc.stop(capture)) }()
 
-	out, err := openSink(cfg, capture, start, stdout, stderr)
+	out, err := openSink(cfg, capture, start, stdout, log)
 	if err != nil {
 		return captureError(err) // the reader may be gone before the section header
 	}
@@ -64,12 +84,12 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		ctx, stopWatch = watchReader(ctx, stdout)
 		defer stopWatch()
 	}
-	sink, finish := testSink(out.sink), sync.OnceValue(out.finish)
+	sink, finish := svc.observe(testSink(out.sink), out, capture), sync.OnceValue(out.finish)
 	summarized := cfg.noSummary
 	summary := func() error {
 		if !summarized {
 			summarized = true
-			printSummary(stderr, capture, cfg.verbose)
+			printSummary(log, capture, cfg.verbose)
 		}
 		return nil
 	}
@@ -90,7 +110,7 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		panic(r)
 	}()
 	if !cfg.quiet {
-		announce(stderr, cfg, capture)
+		announce(log, cfg, capture)
 	}
 	if cfg.readyFile != "" {
 		if err := os.WriteFile(cfg.readyFile, []byte(capture.StatePath()+"\n"), 0o600); err != nil {
@@ -106,11 +126,14 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		}
 	}
 	testHook("capturing")
+	svc.start(ctx, cfg, capture, out, start, out.run)
 	runErr := capture.Run(ctx, sink, cfg.count)
+	svc.stopping(capture)
 	finishErr := finish()
 	if errors.Is(runErr, writer.ErrDone) && !cfg.quiet {
-		fmt.Fprintf(stderr, "lwtdump: file limit reached: %d files\n", cfg.rotate.Count)
+		log.Event(eventlog.Info, "file_limit", fmt.Sprintf("file limit reached: %d files", cfg.rotate.Count), slog.Int("files", cfg.rotate.Count))
 	}
+	detached(log, capture, out.written)
 	summary()
 	return captureError(runErr, finishErr)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/lwtdump/lwtdump/bpf"
 	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/cmd/internal/eventlog"
 	"github.com/lwtdump/lwtdump/cmd/internal/text"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/urfave/cli/v2"
@@ -39,6 +40,8 @@ type captureConfig struct {
 	noManifest bool           // --no-manifest
 	oneIface   bool           // --one-interface
 	user       *account       // -Z: drop to this user; nil to stay
+	metrics    string         // --metrics ADDR
+	log        *eventlog.Logger
 }
 
 // parseCapture reads and checks a capture command line; args is the whole
@@ -52,6 +55,7 @@ func parseCapture(c *cli.Context, args []string) (*captureConfig, error) {
 		quiet:      c.Bool("quiet"),
 		readyFile:  c.String("ready-file"),
 		args:       args,
+		metrics:    c.String("metrics"),
 	}
 	var err error
 	if cfg.print, err = printOptions(c); err != nil {

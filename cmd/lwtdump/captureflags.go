@@ -50,6 +50,8 @@ func captureFlagList() []captureFlag {
 		{&cli.BoolFlag{Name: "no-manifest", Usage: "with -w FILE: record no manifest line for the files (and spend no time hashing them)"}, forFiles},
 		{&cli.StringFlag{Name: "filter-file", Aliases: []string{"F"}, Usage: "read the filter expression from `FILE` (# starts a comment)"}, forReadToo},
 		{&cli.BoolFlag{Name: "no-follow", Usage: "end the capture (exit code 1) when another process replaces or removes a captured route, instead of following it"}, forCapture},
+		{&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics at `ADDR`/metrics: HOST:PORT, or PORT for localhost"}, forCapture},
+		{&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "how events are written on stderr: human, keyvalue (level=info event=attach ...), or auto: keyvalue on systemd's journal, human elsewhere"}, forCapture},
 	}
 }
 
@@ -58,13 +60,14 @@ func captureFlags() []cli.Flag {
 	return captureFlagsFor(forCapture, forFiles, forReadToo)
 }
 
-// captureFlagsFor are the capture flags of the given uses, in their order.
+// captureFlagsFor are the capture flags of the given uses, in their order,
+// each of which a config file may set too (configurable).
 func captureFlagsFor(uses ...flagUse) []cli.Flag {
 	var flags []cli.Flag
 	for _, f := range captureFlagList() {
 		for _, u := range uses {
 			if f.use == u {
-				flags = append(flags, f.flag)
+				flags = append(flags, configurable(f.flag))
 			}
 		}
 	}

@@ -2,24 +2,28 @@ package main
 
 import (
 	"fmt"
-	"io"
+	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/cmd/internal/eventlog"
 )
 
-// noticePrinter prints each change another process makes to a captured
-// route on stderr, as one line, as it happens. The lines come from the
-// capture's own goroutine; the lock keeps them whole.
-func noticePrinter(stderr io.Writer) func(bpf.RouteNotice) {
-	var mu sync.Mutex
-	return func(n bpf.RouteNotice) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(stderr, "lwtdump: %s\n", n)
+// logRouteNotice says each change another process makes to a captured
+// route, as one line, as it happens (the Logger keeps lines whole).
+func logRouteNotice(log *eventlog.Logger, n bpf.RouteNotice) {
+	log.Event(eventlog.Warning, "route_changed", n.String(),
+		slog.String("route", n.Route), slog.Time("time", n.Time), slog.String("msg", n.Text))
+}
+
+// gapCount is the number of gaps of every route.
+func gapCount(routes []bpf.RouteGaps) int {
+	n := 0
+	for _, r := range routes {
+		n += len(r.Gaps)
 	}
+	return n
 }
 
 // gapSummary is what the summary line says of the routes' gaps, such as

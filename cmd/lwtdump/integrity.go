@@ -29,6 +29,9 @@ type manifestRecording struct {
 	rec  *manifest.Recorder
 	w    *writer.Writer // set once the writer exists; a file finished before holds no packet
 	warn func(error)
+	// records and failures count the files recorded and those that
+	// could not be (for the metrics).
+	records, failures uint64
 }
 
 // finished is the Rotator's Options.Finished. A manifest that cannot be
@@ -44,6 +47,9 @@ func (m *manifestRecording) finished(f rotate.File) {
 		}
 	}
 	if _, err := m.rec.Record(f, c); err != nil {
+		m.failures++
 		m.warn(fmt.Errorf("warning: %w (lwtdump verify will not know %s)", err, filepath.Base(f.Name)))
+		return
 	}
+	m.records++
 }

@@ -4,22 +4,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/cmd/internal/eventlog"
 )
 
-// printNotice says in one line what the capture does differently on the
+// logNotice says in one line what the capture does differently on the
 // running kernel. A verifier log behind it goes to a new file that the line
-// names, or with -v (verbose) follows the line.
-func printNotice(stderr io.Writer, n bpf.Notice, verbose bool) {
+// names, or with -v (verbose) follows the line on stderr.
+func logNotice(log *eventlog.Logger, stderr io.Writer, n bpf.Notice, verbose bool) {
+	msg := n.Message
 	switch {
 	case n.Log == "":
-		fmt.Fprintf(stderr, "lwtdump: %s\n", n.Message)
 	case verbose:
-		fmt.Fprintf(stderr, "lwtdump: %s; the verifier's log follows\n%s", n.Message, n.Log)
+		msg += "; the verifier's log follows"
 	default:
-		fmt.Fprintf(stderr, "lwtdump: %s; %s\n", n.Message, saveVerifierLog(n.Log))
+		msg += "; " + saveVerifierLog(n.Log)
+	}
+	log.Event(eventlog.Warning, "kernel", msg, slog.String("msg", msg), slog.String("kernel", bpf.KernelRelease()))
+	if n.Log != "" && verbose {
+		fmt.Fprint(stderr, n.Log)
 	}
 }
 

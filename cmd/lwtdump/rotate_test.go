@@ -109,7 +109,7 @@ func TestWriterIntoRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	att := sample.Attachment{Hook: sample.HookXmit, Route: "2001:db8:20::/48", Dev: "r1_h2", Table: 254, Snaplen: 262144}
-	w, err := writer.New(rotation{r}, writer.Options{
+	w, err := writer.New(rotation{Rotator: r}, writer.Options{
 		Section:     writer.Section{Application: "lwtdump test"},
 		Attachments: []sample.Attachment{att},
 		Counters:    func(uint32) (sample.Counters, error) { return sample.Counters{Seen: 40}, nil },
@@ -173,7 +173,7 @@ func TestWriterIntoRotationDone(t *testing.T) {
 		t.Fatal(err)
 	}
 	att := sample.Attachment{Hook: sample.HookXmit, Route: "203.0.113.0/24", Snaplen: 262144}
-	w, err := writer.New(rotation{r}, writer.Options{
+	w, err := writer.New(rotation{Rotator: r}, writer.Options{
 		Attachments: []sample.Attachment{att},
 		Counters:    func(uint32) (sample.Counters, error) { return sample.Counters{}, nil },
 		Start:       now,

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/cmd/internal/eventlog"
 	"github.com/lwtdump/lwtdump/cmd/internal/text"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/rotate/manifest"
@@ -20,27 +22,42 @@ type output struct {
 	sink   bpf.Sink
 	finish func() error             // writes the last blocks and closes the output
 	chown  func(uid, gid int) error // gives the current output file to a user (-Z)
+	files  *rotate.Rotator          // the files of -w FILE; nil for stdout or text
+	rec    *manifestRecording       // their manifest; nil without
+	run    string                   // the run id of pcapng output
+}
+
+// written is the number of packets written for an attachment, when the
+// output counts them (pcapng does; text lines do not).
+func (o output) written(attachment uint32) (uint64, bool) {
+	if w, ok := o.sink.(*writer.Writer); ok {
+		return w.Delivered(attachment), true
+	}
+	return 0, false
 }
 
 // openSink opens the output: pcapng to stdout or to files rotated as -C, -G
 // and -W say, or text lines.
-func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout, stderr io.Writer) (output, error) {
+func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout io.Writer, log *eventlog.Logger) (output, error) {
 	noChown := func(int, int) error { return nil }
 	if cfg.write == "" {
 		p := text.NewPrinterWithOptions(stdout, capture.Attachments(), cfg.print)
-		return output{p, func() error { return p.Flush(time.Now()) }, noChown}, nil
+		return output{sink: p, finish: func() error { return p.Flush(time.Now()) }, chown: noChown}, nil
 	}
 	out := writer.Stream(stdout)
 	closeOut := func() error { return nil }
 	chown := noChown
 	run := newRunID()
 	var rec *manifestRecording
+	var files *rotate.Rotator
+	var said *fileEvents
 	if cfg.write != "-" {
-		r, m, err := openFiles(cfg, run, stderr)
+		r, m, err := openFiles(cfg, run, log)
 		if err != nil {
 			return output{}, err
 		}
-		out, closeOut, chown, rec = rotation{r}, r.Close, r.Chown, m
+		said = &fileEvents{log: log, files: r}
+		out, closeOut, chown, rec, files = rotation{r, said}, said.close, r.Chown, m, r
 		if rec != nil {
 			// -Z: the user goes on appending to the manifest.
 			chown = func(uid, gid int) error {
@@ -59,7 +76,10 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 	if rec != nil {
 		rec.w = w
 	}
-	return output{w, func() error { return errors.Join(w.Close(), closeOut()) }, chown}, nil
+	if said != nil {
+		said.w = w
+	}
+	return output{sink: w, finish: func() error { return errors.Join(w.Close(), closeOut()) }, chown: chown, files: files, rec: rec, run: run}, nil
 }
 
 // writerOptions are the options of the pcapng writer of a capture.
@@ -79,9 +99,11 @@ func writerOptions(cfg *captureConfig, capture *bpf.Capture, start time.Time, ru
 // openFiles opens the files of -w FILE, rotated as -C, -G and -W say, and
 // unless --no-manifest (or for a device or a fifo) the recording of each
 // finished file in the manifest of its directory, for the run.
-func openFiles(cfg *captureConfig, run string, stderr io.Writer) (*rotate.Rotator, *manifestRecording, error) {
+func openFiles(cfg *captureConfig, run string, log *eventlog.Logger) (*rotate.Rotator, *manifestRecording, error) {
 	o := cfg.rotate
-	o.Warn = func(err error) { fmt.Fprintf(stderr, "lwtdump: %s\n", oneLine(err)) }
+	o.Warn = func(err error) {
+		log.Event(eventlog.Warning, "warning", oneLine(err), slog.String("msg", oneLine(err)))
+	}
 	mode := o.FileMode
 	if mode == 0 {
 		mode = rotate.DefaultFileMode
@@ -99,7 +121,9 @@ func openFiles(cfg *captureConfig, run string, stderr io.Writer) (*rotate.Rotato
 		return r, nil, nil // never reported as finished
 	}
 	if rec != nil && !cfg.quiet {
-		fmt.Fprintf(stderr, "lwtdump: run %s: every finished file is recorded in %s\n", run, manifest.Path(filepath.Dir(r.Name())))
+		m := manifest.Path(filepath.Dir(r.Name()))
+		log.Event(eventlog.Info, "manifest", fmt.Sprintf("run %s: every finished file is recorded in %s", run, m),
+			slog.String("run", run), slog.String("manifest", m))
 	}
 	return r, rec, nil
 }
@@ -118,11 +142,20 @@ func checkOutputWritable(cfg *captureConfig) error {
 }
 
 // rotation is a Rotator as the writer's Output: the last file of -G with -W
-// ends the capture as writer.ErrDone, a normal end.
-type rotation struct{ *rotate.Rotator }
+// ends the capture as writer.ErrDone, a normal end. Each file finished is
+// said as an event.
+type rotation struct {
+	*rotate.Rotator
+	said *fileEvents
+}
 
 func (r rotation) Rollover() error {
-	if err := r.Rotator.Rollover(); !errors.Is(err, rotate.ErrDone) {
+	name, size := r.Name(), r.Size()
+	err := r.Rotator.Rollover()
+	if err == nil || errors.Is(err, rotate.ErrDone) {
+		r.said.finished(name, size)
+	}
+	if !errors.Is(err, rotate.ErrDone) {
 		return err
 	}
 	return writer.ErrDone

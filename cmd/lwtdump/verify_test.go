@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lwtdump/lwtdump/cmd/internal/eventlog"
 	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/rotate/manifest"
 	"github.com/lwtdump/lwtdump/writer"
@@ -38,7 +39,7 @@ func writeRun(t *testing.T, opts rotate.Options) (string, []string) {
 		t.Fatal(err)
 	}
 	var w *writer.Writer
-	w, err = writer.New(rotation{r}, writer.Options{
+	w, err = writer.New(rotation{Rotator: r}, writer.Options{
 		Section:     writertest.Section,
 		Attachments: writertest.Attachments(),
 		Counters:    writertest.Counters(func(a uint32) uint64 { return w.Delivered(a) }),
@@ -262,7 +263,7 @@ func TestOpenFilesManifest(t *testing.T) {
 			}
 			var stderr bytes.Buffer
 			cfg := &captureConfig{write: path, rotate: rotate.Options{Path: path}, noManifest: tc.noManifest, quiet: tc.quiet}
-			r, rec, err := openFiles(cfg, "0123456789abcdef", &stderr)
+			r, rec, err := openFiles(cfg, "0123456789abcdef", eventlog.New(&stderr, eventlog.Human))
 			if err != nil {
 				t.Fatal(err)
 			}
