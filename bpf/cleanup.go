@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/lwtdump/lwtdump/bpf/route"
@@ -183,6 +184,12 @@ func Cleanup(opts CleanupOptions) ([]Step, error) {
 		if opts.Netns != "" && s.Netns != opts.Netns && (targetID == "" || s.NetnsID != targetID) {
 			continue
 		}
+		if err := s.Trusted(os.Getuid()); err != nil {
+			steps = append(steps, Step{Netns: s.Netns, Note: err.Error()})
+			errs = append(errs, fmt.Errorf("state file %s left: %w", s.Path(), route.ErrStateRefused))
+			pending = append(pending, s)
+			continue
+		}
 		if s.Alive() {
 			steps = append(steps, Step{Netns: s.Netns, Note: fmt.Sprintf("lwtdump pid %d is still running: its routes are left to it", s.Pid)})
 			pending = append(pending, s)
@@ -202,6 +209,9 @@ func Cleanup(opts CleanupOptions) ([]Step, error) {
 		}
 		st, err := replay(s, netns)
 		steps = append(steps, st...)
+		if errors.Is(err, route.ErrStateRefused) {
+			err = fmt.Errorf("state file %s left: %w", s.Path(), route.ErrStateRefused)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			pending = append(pending, s)
@@ -249,6 +259,18 @@ func replay(s *route.State, netns string) (steps []Step, err error) {
 		return nil, err
 	}
 	defer h.Close()
+	if err := checkReplay(s, h); err != nil {
+		var se *route.StateError
+		if errors.As(err, &se) {
+			steps = append(steps, Step{Netns: netns, Note: se.Error()})
+		}
+		return steps, err
+	}
+	if os.Getuid() == 0 {
+		if err := s.Take(); err != nil {
+			return append(steps, Step{Netns: netns, Note: err.Error()}), err
+		}
+	}
 	var errs []error
 	for i := len(s.Changes) - 1; i >= 0; i-- {
 		ch, err := s.Changes[i].Change()

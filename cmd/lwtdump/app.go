@@ -91,7 +91,7 @@ func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:           true,
 		Flags:                     append(captureFlags(), readFlags()...),
 		Action:                    func(c *cli.Context) error { return rootAction(c, args) },
-		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand()},
+		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand(), reapStateCommandDef()},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

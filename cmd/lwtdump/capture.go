@@ -37,6 +37,16 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	if err := bpf.CheckPrivileges(cfg.opts.Netns != ""); err != nil {
 		return err
 	}
+	if !bpf.Root() {
+		if err := checkCapabilityHolder(cfg); err != nil {
+			return err
+		}
+		cfg.opts.ExistingOnly = true
+	}
+	// Runs after capture.Close, which removes the state file: with -Z, the
+	// reaper then removes its directory.
+	reapState := func() {}
+	defer func() { reapState() }()
 	start := time.Now()
 	capture, err := bpf.Start(cfg.opts)
 	if bpf.BadTarget(err) {
@@ -86,11 +96,16 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		announce(stderr, cfg, capture)
 	}
 	if cfg.readyFile != "" {
-		if err := os.WriteFile(cfg.readyFile, []byte(capture.StatePath()+"\n"), 0o600); err != nil {
-			return fmt.Errorf("write ready file: %w", err)
+		if err := writeReadyFile(cfg.readyFile, capture.StatePath()); err != nil {
+			return err
 		}
 	}
 	if cfg.user != nil {
+		reap, err := startStateReaper(capture.StatePath())
+		if err != nil {
+			return errors.Join(err, finish())
+		}
+		reapState = reap
 		if err := dropPrivileges(cfg.user, capture.ChownState, out.chown); err != nil {
 			return errors.Join(err, finish())
 		}

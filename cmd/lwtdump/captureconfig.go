@@ -268,6 +268,9 @@ func checkOutput(path string, o rotate.Options, stdout io.Writer) error {
 	if err := unix.Access(dir, unix.W_OK); err != nil {
 		return usagef("-w %s: directory %s is not writable", path, dir)
 	}
+	if err := o.CheckCreate(time.Now()); err != nil {
+		return usagef("-w %s: %v", path, err)
+	}
 	return nil
 }
 

@@ -30,6 +30,9 @@ func cleanupAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("cleanup: unexpected argument %q", c.Args().First())
 	}
+	if c.Bool("strip") && !bpf.Root() {
+		return fmt.Errorf("cleanup --strip: only root may strip the programs of routes that no state file records: %s", forCapturingOnly())
+	}
 	steps, err := bpf.Cleanup(bpf.CleanupOptions{
 		Netns:    c.String("netns"),
 		StateDir: c.String("state-dir"),

@@ -88,6 +88,8 @@ func targetHint(e *bpf.TargetError) string {
 		return fmt.Sprintf(": add one with `ip -6 route add %s encap seg6local action End dev DEV`", e.Prefix.Addr())
 	case errors.Is(e.Kind, bpf.ErrNoRoute):
 		return fmt.Sprintf(": capture an existing route, or add one for the capture with -i %s@DEV", e.Prefix)
+	case errors.Is(e.Kind, bpf.ErrExistingOnly):
+		return fmt.Sprintf(": %s; root may add a route for the capture", forCapturingOnly())
 	case errors.Is(e.Kind, bpf.ErrOtherDevice):
 		return fmt.Sprintf(": drop @%s to capture it as it is", e.Dev)
 	case errors.Is(e.Kind, bpf.ErrBusy):
