@@ -181,7 +181,10 @@ func Cleanup(opts CleanupOptions) ([]Step, error) {
 	var errs []error
 	var pending []*route.State // state files still holding changes
 	for _, s := range states {
-		if opts.Netns != "" && s.Netns != opts.Netns && (targetID == "" || s.NetnsID != targetID) {
+		// A state file that cannot be read names no namespace: it is told of
+		// wherever cleanup runs.
+		named := s.Netns != "" || s.NetnsID != ""
+		if opts.Netns != "" && named && s.Netns != opts.Netns && (targetID == "" || s.NetnsID != targetID) {
 			continue
 		}
 		if err := s.Trusted(os.Getuid()); err != nil {

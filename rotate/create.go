@@ -36,8 +36,31 @@ import (
 
 // ErrPlanted means a link or a file is not followed or written into,
 // because someone else could have put it there for lwtdump to overwrite
-// another file.
-var ErrPlanted = errors.New("not followed: someone else could have put it there")
+// another file; PlantedError says which.
+var ErrPlanted = errors.New("planted link or file")
+
+// PlantedError is a link or a file in a sticky directory that everyone can
+// write (Dir) that is not followed or written into.
+type PlantedError struct {
+	Path  string
+	Dir   string
+	Link  bool   // a symlink, whose owner is neither the caller nor Dir's
+	UID   uint32 // its owner
+	Nlink uint64 // a regular file of the caller or Dir's owner with other hard links: how many
+}
+
+func (e *PlantedError) Error() string {
+	where := fmt.Sprintf("in the sticky directory %s that everyone can write", e.Dir)
+	switch {
+	case e.Link:
+		return fmt.Sprintf("%s is a symlink of uid %d %s: not followed, as fs.protected_symlinks=1 does; remove it or write elsewhere", e.Path, e.UID, where)
+	case e.Nlink > 1:
+		return fmt.Sprintf("%s has %d hard links %s: not written into; remove it or write elsewhere", e.Path, e.Nlink, where)
+	}
+	return fmt.Sprintf("%s is a file of uid %d %s: not written into, as fs.protected_regular=1 does; remove it or write elsewhere", e.Path, e.UID, where)
+}
+
+func (e *PlantedError) Unwrap() error { return ErrPlanted }
 
 // errRaced means a name changed between two looks at it: try again.
 var errRaced = errors.New("changed while it was created")
@@ -152,11 +175,11 @@ func createOwn(name string, mode fs.FileMode) (*os.File, error) {
 func OpenAppend(name string, mode fs.FileMode) (*os.File, error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(name, &st); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("%s is not a regular file", name)
+		return nil, notRegular(name, &st)
 	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, mode)
 	if errors.Is(err, syscall.ELOOP) {
-		return nil, fmt.Errorf("%s is a symlink: %w", name, ErrPlanted)
+		return nil, fmt.Errorf("%s is a symlink: not followed", name)
 	}
 	if err != nil {
 		return nil, err
@@ -167,13 +190,22 @@ func OpenAppend(name string, mode fs.FileMode) (*os.File, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", name)
+		return nil, notRegular(name, &st)
 	}
 	if err := planted(name, &st); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
+}
+
+// notRegular says that name, which OpenAppend takes only as a regular
+// file, is something else.
+func notRegular(name string, st *unix.Stat_t) error {
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return fmt.Errorf("%s is a symlink: not followed", name)
+	}
+	return fmt.Errorf("%s is not a regular file", name)
 }
 
 // maxLinks is how many links are followed, as the kernel's MAXSYMLINKS.
@@ -192,7 +224,7 @@ func followLinks(name string) (path string, magic bool, err error) {
 		}
 		dir := parent(path)
 		if d, shared := sharedDir(dir); shared && st.Uid != uint32(os.Geteuid()) && st.Uid != d.Uid {
-			return "", false, fmt.Errorf("%s is a symlink of uid %d in the sticky directory %s that everyone can write: %w (as with fs.protected_symlinks=1); remove it or write elsewhere", path, st.Uid, dir, ErrPlanted)
+			return "", false, &PlantedError{Path: path, Dir: dir, Link: true, UID: st.Uid}
 		}
 		var fsst unix.Statfs_t
 		if unix.Statfs(dir, &fsst) == nil && fsst.Type == unix.PROC_SUPER_MAGIC {
@@ -231,9 +263,9 @@ func planted(path string, st *unix.Stat_t) error {
 	case !shared:
 		return nil
 	case st.Uid != uint32(os.Geteuid()) && st.Uid != d.Uid:
-		return fmt.Errorf("%s belongs to uid %d in the sticky directory %s that everyone can write: %w (as with fs.protected_regular=1); remove it or write elsewhere", path, st.Uid, dir, ErrPlanted)
+		return &PlantedError{Path: path, Dir: dir, UID: st.Uid}
 	case st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink > 1:
-		return fmt.Errorf("%s has %d hard links in the sticky directory %s that everyone can write: %w; remove it or write elsewhere", path, st.Nlink, dir, ErrPlanted)
+		return &PlantedError{Path: path, Dir: dir, UID: st.Uid, Nlink: uint64(st.Nlink)}
 	}
 	return nil
 }

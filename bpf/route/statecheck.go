@@ -61,8 +61,14 @@ const maxStateSize = 1 << 20
 // readState reads the state file at path without following a link at its
 // last two components (the file and its per-process directory), and notes
 // who owns them.
-func readState(path string) *State {
-	s := &State{path: path}
+func readState(path string) (s *State) {
+	s = &State{path: path}
+	defer func() {
+		if s.facts.err != nil && s.Pid == 0 {
+			// For saying whose routes are left: the name of its directory.
+			s.Pid, _ = strconv.Atoi(filepath.Base(filepath.Dir(path)))
+		}
+	}()
 	d, err := os.OpenFile(filepath.Dir(path), os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		s.facts.err = err
@@ -207,7 +213,7 @@ func CheckStateDir(dir string) error {
 	}
 	switch {
 	case st.Uid != 0:
-		return fmt.Errorf("state directory %s is owned by uid %d: lwtdump keeps its state only in a directory owned by root", dir, st.Uid)
+		return fmt.Errorf("state directory %s is owned by uid %d: lwtdump keeps its state only in a directory that root owns (and made for it, such as %s)", dir, st.Uid, DefaultStateDir)
 	case st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0:
 		return fmt.Errorf("state directory %s is writable by others and not sticky (mode %#o): lwtdump keeps its state only where no one else can move what it writes", dir, st.Mode&0o7777)
 	}

@@ -150,6 +150,11 @@ func parseCapture(c *cli.Context, args []string) (*captureConfig, error) {
 	if err := checkOutput(cfg.write, cfg.rotate, c.App.Writer); err != nil {
 		return nil, err
 	}
+	if cfg.readyFile != "" {
+		if err := rotate.CheckCreate(cfg.readyFile); err != nil {
+			return nil, usagef("--ready-file %s: %v", cfg.readyFile, err)
+		}
+	}
 	return cfg, nil
 }
 

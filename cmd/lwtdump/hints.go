@@ -109,4 +109,10 @@ var remedies = map[bpf.Remedy]string{
 }
 
 // stepLine is a cleanup step as lwtdump cleanup prints it, with its remedy.
-func stepLine(s bpf.Step) string { return s.String() + remedies[s.Remedy] }
+// A capability holder cannot strip, nor read other users' state files.
+func stepLine(s bpf.Step) string {
+	if (s.Remedy == bpf.RemedyStrip || s.Remedy == bpf.RemedyStripDelete) && !bpf.Root() {
+		return s.String() + ": `lwtdump cleanup` as root replays its state file, if another user's lwtdump wrote one, or strips it with --strip"
+	}
+	return s.String() + remedies[s.Remedy]
+}
