@@ -39,7 +39,7 @@ func cleanupAction(c *cli.Context) error {
 		Strip:    c.Bool("strip"),
 	})
 	for _, s := range steps {
-		fmt.Fprintln(c.App.Writer, stepLine(s))
+		fmt.Fprintln(c.App.Writer, stepLine(s, bpf.Root()))
 	}
 	if len(steps) == 0 && err == nil {
 		fmt.Fprintln(c.App.Writer, "nothing to clean up")

@@ -62,13 +62,17 @@ func hint(err error) (string, bool) {
 		return e.Error() + targetHint(e), true
 	case *bpf.PrivilegeError:
 		missing := slices.Clone(e.Missing)
+		caps := "cap_bpf,cap_perfmon,cap_net_admin"
 		for i, c := range missing {
 			if c == "CAP_SYS_ADMIN" {
 				missing[i] += " (for --netns)"
+				caps += ",cap_sys_admin"
 			}
 		}
-		return fmt.Sprintf("%s (missing %s): grant them with `setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep lwtdump`",
-			permissionDenied, strings.Join(missing, ", ")), true
+		// To a group, never to everyone: see Privileges in README.
+		return fmt.Sprintf("%s (missing %s): root can grant them to the group of users who capture: "+
+			"`chown root:GROUP lwtdump; chmod 0750 lwtdump; setcap %s+ep lwtdump`",
+			permissionDenied, strings.Join(missing, ", "), caps), true
 	}
 	switch err {
 	case bpf.ErrPermission:
@@ -108,10 +112,11 @@ var remedies = map[bpf.Remedy]string{
 		"so `lwtdump cleanup --strip` puts back the same route without it",
 }
 
-// stepLine is a cleanup step as lwtdump cleanup prints it, with its remedy.
-// A capability holder cannot strip, nor read other users' state files.
-func stepLine(s bpf.Step) string {
-	if (s.Remedy == bpf.RemedyStrip || s.Remedy == bpf.RemedyStripDelete) && !bpf.Root() {
+// stepLine is a cleanup step as lwtdump cleanup prints it, with its remedy,
+// for root or else for a capability holder, which can neither strip nor
+// read other users' state files.
+func stepLine(s bpf.Step, root bool) string {
+	if (s.Remedy == bpf.RemedyStrip || s.Remedy == bpf.RemedyStripDelete) && !root {
 		return s.String() + ": `lwtdump cleanup` as root replays its state file, if another user's lwtdump wrote one, or strips it with --strip"
 	}
 	return s.String() + remedies[s.Remedy]
