@@ -116,8 +116,9 @@ func (s *State) Forget(c *Change) error {
 }
 
 // Remove deletes the state file and its directory. A process that dropped
-// its privileges cannot remove the directory, which is then left empty for
-// the next lwtdump to sweep (see LoadStates).
+// its privileges cannot remove the directory from root's state directory:
+// the command line starts a reaper for it before dropping them, or else it
+// is left empty for the next lwtdump to sweep (see LoadStates).
 func (s *State) Remove() error {
 	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove state file: %w", err)

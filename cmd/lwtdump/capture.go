@@ -101,11 +101,13 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		}
 	}
 	if cfg.user != nil {
-		reap, err := startStateReaper(capture.StatePath())
-		if err != nil {
-			return errors.Join(err, finish())
+		// Without the reaper, the empty state directory is left for the
+		// next lwtdump to sweep: worth a warning, not the capture.
+		if reap, err := startStateReaper(capture.StatePath()); err != nil {
+			fmt.Fprintf(stderr, "lwtdump: warning: %s\n", oneLine(err))
+		} else {
+			reapState = reap
 		}
-		reapState = reap
 		if err := dropPrivileges(cfg.user, capture.ChownState, out.chown); err != nil {
 			return errors.Join(err, finish())
 		}
