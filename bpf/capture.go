@@ -41,6 +41,10 @@ type Options struct {
 	// Notify is called, from a goroutine of the capture's, for each change
 	// another process makes to a captured route.
 	Notify func(RouteNotice)
+	// ExistingOnly captures routes as they exist and never adds one (a
+	// Target with a device and no route is refused, ErrExistingOnly):
+	// what a capability holder that is not root may do (see Root).
+	ExistingOnly bool
 }
 
 // Capture is a running capture: programs attached to routes, and the reader
@@ -109,7 +113,7 @@ func Start(opts Options) (_ *Capture, err error) {
 
 	var plans []plan
 	for _, t := range opts.Targets {
-		p, err := c.resolve(t, opts.Table)
+		p, err := c.resolve(t, opts.Table, opts.ExistingOnly)
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +213,7 @@ func Start(opts Options) (_ *Capture, err error) {
 }
 
 // resolve finds the route a target names and checks that it can be changed and restored.
-func (c *Capture) resolve(t Target, table uint32) (plan, error) {
+func (c *Capture) resolve(t Target, table uint32, existingOnly bool) (plan, error) {
 	p := plan{prefix: t.Prefix, dev: t.Dev, cookie: t.Cookie, hasCk: t.HasCookie}
 	if t.Dev != "" {
 		var err error
@@ -222,8 +226,11 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 		return p, err
 	}
 	if len(routes) == 0 {
-		if t.Dev == "" {
+		switch {
+		case t.Dev == "":
 			return p, &TargetError{Kind: ErrNoRoute, Prefix: t.Prefix, Table: table, Netns: c.h.Netns()}
+		case existingOnly:
+			return p, &TargetError{Kind: ErrExistingOnly, Prefix: t.Prefix, Table: table, Netns: c.h.Netns(), Dev: t.Dev}
 		}
 		return p, nil
 	}
@@ -285,6 +292,9 @@ var (
 	ErrNoDevice    = errors.New("no such device")
 	ErrNoRoute     = errors.New("no route")
 	ErrOtherDevice = errors.New("route goes through another device")
+	// ErrExistingOnly means a target names a route to add, and
+	// Options.ExistingOnly forbids adding one.
+	ErrExistingOnly = errors.New("no route, and this capture adds none")
 )
 
 // Errors of Start on a route that already carries lwtdump's programs.
@@ -297,14 +307,14 @@ var (
 
 // TargetError is a route or SID that Start does not capture, with what it
 // found. Kind says why, and errors.Is finds it: ErrNoDevice, ErrNoRoute,
-// ErrOtherDevice, ErrBusy or ErrStale.
+// ErrOtherDevice, ErrExistingOnly, ErrBusy or ErrStale.
 type TargetError struct {
 	Kind     error
 	Prefix   netip.Prefix // the route's prefix; a SID's is its /128
 	SID      bool         // the target is an SRv6 SID
 	Table    uint32
 	Netns    string // the network namespace, "" for the current one
-	Dev      string // the device the target names (ErrNoDevice, ErrOtherDevice)
+	Dev      string // the device the target names (ErrNoDevice, ErrOtherDevice, ErrExistingOnly)
 	RouteDev string // the device the route goes through (ErrOtherDevice)
 	Pid      int    // the lwtdump whose programs the route carries (ErrBusy, ErrStale)
 }
@@ -324,6 +334,8 @@ func (e *TargetError) Error() string {
 		return fmt.Sprintf("%v to %s in table %d%s", ErrNoRoute, e.Prefix, e.Table, netns)
 	case ErrOtherDevice:
 		return fmt.Sprintf("route %s in table %d goes through %s, not %s", e.Prefix, e.Table, e.RouteDev, e.Dev)
+	case ErrExistingOnly:
+		return fmt.Sprintf("no route to %s in table %d%s, and this capture may only take existing routes, not add one through %s", e.Prefix, e.Table, netns, e.Dev)
 	case ErrBusy:
 		return fmt.Sprintf("route %s is being captured by lwtdump pid %d", e.Prefix, e.Pid)
 	case ErrStale:

@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/lwtdump/lwtdump/bpf/route"
@@ -184,7 +185,16 @@ func Cleanup(opts CleanupOptions) ([]Step, error) {
 	var errs []error
 	var pending []*route.State // state files still holding changes
 	for _, s := range states {
-		if opts.Netns != "" && s.Netns != opts.Netns && (targetID == "" || s.NetnsID != targetID) {
+		// A state file that cannot be read names no namespace: it is told of
+		// wherever cleanup runs.
+		named := s.Netns != "" || s.NetnsID != ""
+		if opts.Netns != "" && named && s.Netns != opts.Netns && (targetID == "" || s.NetnsID != targetID) {
+			continue
+		}
+		if err := s.Trusted(os.Getuid()); err != nil {
+			steps = append(steps, Step{Netns: s.Netns, Note: err.Error()})
+			errs = append(errs, fmt.Errorf("state file %s left: %w", s.Path(), route.ErrStateRefused))
+			pending = append(pending, s)
 			continue
 		}
 		if s.Alive() {
@@ -206,6 +216,9 @@ func Cleanup(opts CleanupOptions) ([]Step, error) {
 		}
 		st, err := replay(s, netns)
 		steps = append(steps, st...)
+		if errors.Is(err, route.ErrStateRefused) {
+			err = fmt.Errorf("state file %s left: %w", s.Path(), route.ErrStateRefused)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			pending = append(pending, s)
@@ -256,6 +269,18 @@ func replay(s *route.State, netns string) (steps []Step, err error) {
 		return nil, err
 	}
 	defer h.Close()
+	if err := checkReplay(s, h); err != nil {
+		var se *route.StateError
+		if errors.As(err, &se) {
+			steps = append(steps, Step{Netns: netns, Note: se.Error()})
+		}
+		return steps, err
+	}
+	if os.Getuid() == 0 {
+		if err := s.Take(); err != nil {
+			return append(steps, Step{Netns: netns, Note: err.Error()}), err
+		}
+	}
 	var errs []error
 	for i := len(s.Changes) - 1; i >= 0; i-- {
 		ch, err := s.Changes[i].Change()

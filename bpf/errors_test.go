@@ -32,6 +32,7 @@ func TestTargetError(t *testing.T) {
 		{&TargetError{Kind: ErrNoRoute, Prefix: route, Table: 100}, "no route to 2001:db8:40::/48 in table 100", true},
 		{&TargetError{Kind: ErrNoRoute, Prefix: netip.MustParsePrefix("2001:db8:f1::1/128"), SID: true, Table: 254, Netns: "r1"}, "no route: no seg6local route for SID 2001:db8:f1::1 in table 254 of netns r1", true},
 		{&TargetError{Kind: ErrOtherDevice, Prefix: route, Table: 254, Dev: "r1_h1", RouteDev: "r1_h2"}, "route 2001:db8:40::/48 in table 254 goes through r1_h2, not r1_h1", true},
+		{&TargetError{Kind: ErrExistingOnly, Prefix: route, Table: 254, Netns: "r1", Dev: "r1_h2"}, "no route to 2001:db8:40::/48 in table 254 of netns r1, and this capture may only take existing routes, not add one through r1_h2", false},
 		{&TargetError{Kind: ErrBusy, Prefix: route, Table: 254, Pid: 4242}, "route 2001:db8:40::/48 is being captured by lwtdump pid 4242", false},
 		{&TargetError{Kind: ErrStale, Prefix: route, Table: 254, Pid: 4242}, "route 2001:db8:40::/48 still carries the programs of lwtdump pid 4242, which is gone", false},
 	} {

@@ -17,6 +17,14 @@ const (
 	capBPF      = 39
 )
 
+// Root reports whether lwtdump runs for root: its real uid is 0. A
+// process of another user that holds the capabilities (file capabilities on
+// the binary, or a set-user-id binary) is a capability holder: it may
+// capture, which is what those users were given the capabilities for, and
+// nothing else the capabilities would allow, such as adding routes (see
+// Options.ExistingOnly).
+func Root() bool { return os.Getuid() == 0 }
+
 // CheckPrivileges reports, before anything is touched, which capabilities
 // lwtdump lacks: CAP_BPF to load programs, CAP_PERFMON for their buffers
 // (CAP_SYS_ADMIN stands in for both, and is the only way on kernels before

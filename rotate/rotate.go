@@ -145,6 +145,10 @@ func (o Options) FileName(start time.Time, n int) string {
 	return fmt.Sprintf("%s%0*d", name, width, n)
 }
 
+// numbered reports whether FileName appends a number to the name of file n
+// of a slot.
+func (o Options) numbered(n int) bool { return o.SizeLimit > 0 && (n > 0 || o.Count > 1) }
+
 // TimeInName reports whether Path has a conversion that changes with time.
 // With an Interval and none, every file replaces the one before it (as in
 // tcpdump).
@@ -317,10 +321,17 @@ func (r *Rotator) Close() error {
 	return r.finish()
 }
 
-// open creates (or truncates) the next file.
+// open creates (or truncates) the next file: a numbered name, which
+// lwtdump makes itself, is always a new file; Path (with its strftime
+// conversions) is opened as given, without following a planted link (see
+// CreateFile).
 func (r *Rotator) open(start time.Time) error {
 	name := r.opts.FileName(start, r.n)
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, r.opts.FileMode)
+	create := CreateFile
+	if r.opts.numbered(r.n) {
+		create = createOwn
+	}
+	f, err := create(name, r.opts.FileMode)
 	if err != nil {
 		return fmt.Errorf("create output file: %w", err)
 	}

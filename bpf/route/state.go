@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,7 +29,9 @@ const DefaultStateDir = "/run/lwtdump"
 // to that user, it can still rewrite the file atomically and remove it.
 type State struct {
 	path    string
+	facts   stateFacts    // how the file was found on disk, for Trusted
 	Pid     int           `json:"pid"`
+	Uid     int           `json:"uid"`      // the user it belongs to: the real uid lwtdump ran for, or the -Z user once given to it
 	Netns   string        `json:"netns"`    // the namespace's name, "" for the one lwtdump ran in
 	NetnsID string        `json:"netns_id"` // the namespace itself, as in /proc/PID/ns/net: "net:[4026531840]"
 	Started time.Time     `json:"started"`
@@ -61,15 +64,16 @@ func (c StateChange) Change() (*Change, error) {
 const stateFile = "state.json"
 
 // NewState creates the state file of this process in DIR/PID (mode 0700),
-// for changes made through h.
+// for changes made through h. DIR is made by Lock.
 func NewState(dir string, h *Handle) (*State, error) {
 	own := filepath.Join(dir, strconv.Itoa(os.Getpid()))
-	if err := os.MkdirAll(own, 0o700); err != nil {
+	if err := makeOwnDir(own); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	s := &State{
 		path:    filepath.Join(own, stateFile),
 		Pid:     os.Getpid(),
+		Uid:     os.Getuid(),
 		Netns:   h.Netns(),
 		NetnsID: h.NetnsID(),
 		Started: time.Now(),
@@ -112,8 +116,9 @@ func (s *State) Forget(c *Change) error {
 }
 
 // Remove deletes the state file and its directory. A process that dropped
-// its privileges cannot remove the directory, which is then left empty for
-// the next lwtdump to sweep (see LoadStates).
+// its privileges cannot remove the directory from root's state directory:
+// the command line starts a reaper for it before dropping them, or else it
+// is left empty for the next lwtdump to sweep (see LoadStates).
 func (s *State) Remove() error {
 	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove state file: %w", err)
@@ -125,18 +130,28 @@ func (s *State) Remove() error {
 	return nil
 }
 
-// Chown gives the state file and its directory to uid and gid, and lets
-// them reach it through the state directory (mode 0711: they can enter it,
-// not list it), so that the process can keep its state after dropping to
-// that user.
+// Chown gives the state file and its directory to uid and gid, records
+// that the state belongs to uid, and lets uid reach it through the state
+// directory (which others may then enter, not list: execute permission for
+// all is added to its mode), so that the process can keep its state after
+// dropping to that user.
 func (s *State) Chown(uid, gid int) error {
+	s.Uid = uid
+	if err := s.save(); err != nil {
+		return err
+	}
 	own := filepath.Dir(s.path)
 	for _, p := range []string{own, s.path} {
-		if err := os.Chown(p, uid, gid); err != nil {
+		if err := os.Lchown(p, uid, gid); err != nil {
 			return fmt.Errorf("give state file to uid %d: %w", uid, err)
 		}
 	}
-	if err := os.Chmod(filepath.Dir(own), 0o711); err != nil {
+	dir := filepath.Dir(own)
+	fi, err := os.Stat(dir)
+	if err == nil {
+		err = os.Chmod(dir, fi.Mode()&(fs.ModePerm|fs.ModeSetgid|fs.ModeSticky)|0o111)
+	}
+	if err != nil {
 		return fmt.Errorf("give state file to uid %d: %w", uid, err)
 	}
 	return nil
@@ -148,8 +163,13 @@ func (s *State) save() error {
 	if err != nil {
 		return err
 	}
+	// A name of lwtdump's own: whatever is there (a link planted by the
+	// user the state was given to) goes, and a new file takes its place.
 	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("write state file: %w", err)
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fmt.Errorf("write state file: %w", err)
 	}
@@ -172,6 +192,7 @@ func (s *State) save() error {
 
 // LoadStates reads every state file in dir, and removes the empty
 // directories that processes which dropped their privileges left behind.
+// Check each with Trusted before replaying it.
 func LoadStates(dir string) ([]*State, error) {
 	sweepEmpty(dir)
 	paths, err := filepath.Glob(filepath.Join(dir, "*", stateFile))
@@ -180,15 +201,9 @@ func LoadStates(dir string) ([]*State, error) {
 	}
 	var states []*State
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("read state file: %w", err)
-		}
-		s := &State{path: p}
-		if err := json.Unmarshal(data, s); err != nil {
-			return nil, fmt.Errorf("read state file %s: %w", p, err)
-		}
-		states = append(states, s)
+		// A file that cannot be read is kept with the reason, which
+		// Trusted reports: one bad file does not hide the others.
+		states = append(states, readState(p))
 	}
 	return states, nil
 }
@@ -276,11 +291,19 @@ func ProcessAlive(pid int) bool {
 
 // Lock takes the lock that serializes lwtdump processes while they check and
 // change routes, so that two of them cannot take the same route at once.
+//
+// The state directory must be root's and writable by no one else, unless
+// it is sticky (see CheckStateDir). The lock is a file in it that every
+// lwtdump opens for reading (flock needs no more): mode 0640, so that a
+// group of capturing users whose state directory is set-group-id shares it.
 func Lock(dir string) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err := CheckStateDir(dir); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("open lock: %w", err)
 	}

@@ -92,7 +92,7 @@ func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 		Flags:                     append(append(capture, readFlags()...), configFlag()),
 		Before:                    loadConfig(capture),
 		Action:                    func(c *cli.Context) error { return rootAction(c, args) },
-		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand()},
+		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand(), reapStateCommandDef()},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

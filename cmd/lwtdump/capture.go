@@ -47,6 +47,16 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	if err := bpf.CheckPrivileges(cfg.opts.Netns != ""); err != nil {
 		return err
 	}
+	if !bpf.Root() {
+		if err := checkCapabilityHolder(cfg); err != nil {
+			return err
+		}
+		cfg.opts.ExistingOnly = true
+	}
+	// Runs after capture.Close, which removes the state file: with -Z, the
+	// reaper then removes its directory.
+	reapState := func() {}
+	defer func() { reapState() }()
 	log := cfg.log
 	if log == nil {
 		log = eventlog.New(stderr, eventlog.Human)
@@ -113,11 +123,18 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 		announce(log, cfg, capture)
 	}
 	if cfg.readyFile != "" {
-		if err := os.WriteFile(cfg.readyFile, []byte(capture.StatePath()+"\n"), 0o600); err != nil {
-			return fmt.Errorf("write ready file: %w", err)
+		if err := writeReadyFile(cfg.readyFile, capture.StatePath()); err != nil {
+			return err
 		}
 	}
 	if cfg.user != nil {
+		// Without the reaper, the empty state directory is left for the
+		// next lwtdump to sweep: worth a warning, not the capture.
+		if reap, err := startStateReaper(capture.StatePath()); err != nil {
+			fmt.Fprintf(stderr, "lwtdump: warning: %s\n", oneLine(err))
+		} else {
+			reapState = reap
+		}
 		if err := dropPrivileges(cfg.user, capture.ChownState, out.chown); err != nil {
 			return errors.Join(err, finish())
 		}

@@ -159,6 +159,11 @@ func parseCapture(c *cli.Context, args []string) (*captureConfig, error) {
 	if err := checkOutput(cfg.write, cfg.rotate, c.App.Writer); err != nil {
 		return nil, err
 	}
+	if cfg.readyFile != "" {
+		if err := rotate.CheckCreate(cfg.readyFile); err != nil {
+			return nil, usagef("--ready-file %s: %v", cfg.readyFile, err)
+		}
+	}
 	return cfg, nil
 }
 
@@ -276,6 +281,9 @@ func checkOutput(path string, o rotate.Options, stdout io.Writer) error {
 	}
 	if err := unix.Access(dir, unix.W_OK); err != nil {
 		return usagef("-w %s: directory %s is not writable", path, dir)
+	}
+	if err := o.CheckCreate(time.Now()); err != nil {
+		return usagef("-w %s: %v", path, err)
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ func cleanupAction(c *cli.Context) error {
 	if c.Bool("strip") && c.Bool("recorded-only") {
 		return usagef("cleanup: --strip and --recorded-only exclude each other: --strip acts on routes no state file records")
 	}
+	if c.Bool("strip") && !bpf.Root() {
+		return fmt.Errorf("cleanup --strip: only root may strip the programs of routes that no state file records: %s", forCapturingOnly())
+	}
 	steps, err := bpf.Cleanup(bpf.CleanupOptions{
 		Netns:        c.String("netns"),
 		StateDir:     c.String("state-dir"),
@@ -42,7 +45,7 @@ func cleanupAction(c *cli.Context) error {
 		RecordedOnly: c.Bool("recorded-only"),
 	})
 	for _, s := range steps {
-		fmt.Fprintln(c.App.Writer, stepLine(s))
+		fmt.Fprintln(c.App.Writer, stepLine(s, bpf.Root()))
 	}
 	if len(steps) == 0 && err == nil {
 		fmt.Fprintln(c.App.Writer, "nothing to clean up")

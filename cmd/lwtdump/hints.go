@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lwtdump/lwtdump/bpf"
@@ -81,12 +82,17 @@ func hint(err error, f form) (string, bool) {
 		}
 		return fmt.Sprintf("route %s %s at %s; --no-follow ends the capture", e.Route, e.What, e.Time.Format("15:04:05.000")), true
 	case *bpf.PrivilegeError:
-		grant := "cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep"
-		if e.NoCapBPF {
-			grant = "cap_net_admin,cap_sys_admin+ep"
+		caps := "cap_bpf,cap_perfmon,cap_net_admin"
+		switch {
+		case e.NoCapBPF:
+			caps = "cap_net_admin,cap_sys_admin"
+		case slices.Contains(e.Missing, "CAP_SYS_ADMIN"):
+			caps += ",cap_sys_admin"
 		}
-		return fmt.Sprintf("%s (missing %s): grant them with `setcap %s lwtdump`",
-			permissionDenied, strings.Join(e.Explain("for --netns"), ", "), grant), true
+		// To a group, never to everyone: see Privileges in README.
+		return fmt.Sprintf("%s (missing %s): root can grant them to the group of users who capture: "+
+			"`chown root:GROUP lwtdump; chmod 0750 lwtdump; setcap %s+ep lwtdump`",
+			permissionDenied, strings.Join(e.Explain("for --netns"), ", "), caps), true
 	}
 	switch err {
 	case bpf.ErrPermission:
@@ -111,6 +117,8 @@ func targetHint(e *bpf.TargetError, f form) string {
 		return fmt.Sprintf(": capture an existing route, or add one for the capture: give %s@DEV in Routes", e.Prefix)
 	case errors.Is(e.Kind, bpf.ErrNoRoute):
 		return fmt.Sprintf(": capture an existing route, or add one for the capture with -i %s@DEV", e.Prefix)
+	case errors.Is(e.Kind, bpf.ErrExistingOnly):
+		return fmt.Sprintf(": %s; root may add a route for the capture", forCapturingOnly())
 	case errors.Is(e.Kind, bpf.ErrOtherDevice):
 		return fmt.Sprintf(": drop @%s to capture it as it is", e.Dev)
 	case errors.Is(e.Kind, bpf.ErrBusy):
@@ -129,5 +137,12 @@ var remedies = map[bpf.Remedy]string{
 		"so `lwtdump cleanup --strip` puts back the same route without it",
 }
 
-// stepLine is a cleanup step as lwtdump cleanup prints it, with its remedy.
-func stepLine(s bpf.Step) string { return s.String() + remedies[s.Remedy] }
+// stepLine is a cleanup step as lwtdump cleanup prints it, with its remedy,
+// for root or else for a capability holder, which can neither strip nor
+// read other users' state files.
+func stepLine(s bpf.Step, root bool) string {
+	if (s.Remedy == bpf.RemedyStrip || s.Remedy == bpf.RemedyStripDelete) && !root {
+		return s.String() + ": `lwtdump cleanup` as root replays its state file, if another user's lwtdump wrote one, or strips it with --strip"
+	}
+	return s.String() + remedies[s.Remedy]
+}

@@ -32,6 +32,9 @@ func TestErrorHints(t *testing.T) {
 		"no route for a SID", usageError{&bpf.TargetError{Kind: bpf.ErrNoRoute, Prefix: sid, SID: true, Table: 100, Netns: "r1"}}, 2,
 		"no route: no seg6local route for SID 2001:db8:f1::1 in table 100 of netns r1: add one with `ip -6 route add 2001:db8:f1::1 encap seg6local action End dev DEV`",
 	}, {
+		"a route to add, for a capability holder", &bpf.TargetError{Kind: bpf.ErrExistingOnly, Prefix: route, Table: 254, Dev: "r1_h2"}, 1,
+		"no route to 2001:db8:40::/48 in table 254, and this capture may only take existing routes, not add one through r1_h2: " + forCapturingOnly() + "; root may add a route for the capture",
+	}, {
 		"another device", usageError{&bpf.TargetError{Kind: bpf.ErrOtherDevice, Prefix: netip.MustParsePrefix("2001:db8:20::/48"), Table: 254, Dev: "r1_h1", RouteDev: "r1_h2"}}, 2,
 		"route 2001:db8:20::/48 in table 254 goes through r1_h2, not r1_h1: drop @r1_h1 to capture it as it is",
 	}, {
@@ -43,11 +46,11 @@ func TestErrorHints(t *testing.T) {
 	}, {
 		"missing capabilities", &bpf.PrivilegeError{Missing: []string{"CAP_BPF", "CAP_PERFMON", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"}}, 1,
 		"permission denied: lwtdump needs root or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (missing CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN (for --netns)): " +
-			"grant them with `setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep lwtdump`",
+			"root can grant them to the group of users who capture: `chown root:GROUP lwtdump; chmod 0750 lwtdump; setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep lwtdump`",
 	}, {
 		"missing one capability", &bpf.PrivilegeError{Missing: []string{"CAP_NET_ADMIN"}}, 1,
 		"permission denied: lwtdump needs root or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (missing CAP_NET_ADMIN): " +
-			"grant them with `setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep lwtdump`",
+			"root can grant them to the group of users who capture: `chown root:GROUP lwtdump; chmod 0750 lwtdump; setcap cap_bpf,cap_perfmon,cap_net_admin+ep lwtdump`",
 	}, {
 		"refused by the kernel", fmt.Errorf("create ring buffer reader: %w", fmt.Errorf("%w (%v)", bpf.ErrPermission, syscall.EPERM)), 1,
 		"create ring buffer reader: permission denied: lwtdump needs root or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (operation not permitted)",
@@ -78,22 +81,30 @@ func TestErrorHints(t *testing.T) {
 func TestStepLines(t *testing.T) {
 	for _, tc := range []struct {
 		step bpf.Step
+		root bool // lwtdump runs for root
 		want string
 	}{{
 		bpf.Step{Note: "state file /run/lwtdump/4242.json of lwtdump pid 4242 was written in another network namespace (net:[4026532001])", Remedy: bpf.RemedyNetns},
-		"state file /run/lwtdump/4242.json of lwtdump pid 4242 was written in another network namespace (net:[4026532001]): run lwtdump cleanup inside it, or with --netns NAME",
+		true, "state file /run/lwtdump/4242.json of lwtdump pid 4242 was written in another network namespace (net:[4026532001]): run lwtdump cleanup inside it, or with --netns NAME",
 	}, {
 		bpf.Step{Netns: "r1", Route: "192.0.2.128/25 table 254", Note: "was added by lwtdump pid 4242, which is gone, and no state file records it", Remedy: bpf.RemedyStripDelete},
-		"route 192.0.2.128/25 table 254 in netns r1: was added by lwtdump pid 4242, which is gone, and no state file records it: run `lwtdump cleanup --strip` to delete it",
+		true, "route 192.0.2.128/25 table 254 in netns r1: was added by lwtdump pid 4242, which is gone, and no state file records it: run `lwtdump cleanup --strip` to delete it",
+	}, {
+		bpf.Step{Netns: "r1", Route: "192.0.2.128/25 table 254", Note: "was added by lwtdump pid 4242, which is gone, and no state file records it", Remedy: bpf.RemedyStripDelete},
+		false, "route 192.0.2.128/25 table 254 in netns r1: was added by lwtdump pid 4242, which is gone, and no state file records it: " +
+			"`lwtdump cleanup` as root replays its state file, if another user's lwtdump wrote one, or strips it with --strip",
 	}, {
 		bpf.Step{Route: "2001:db8:20::/48 table 254", Note: "carries the programs of lwtdump pid 4242, which is gone, and no state file records the original", Remedy: bpf.RemedyStrip},
-		"route 2001:db8:20::/48 table 254: carries the programs of lwtdump pid 4242, which is gone, and no state file records the original: " +
+		true, "route 2001:db8:20::/48 table 254: carries the programs of lwtdump pid 4242, which is gone, and no state file records the original: " +
 			"lwtdump only captures routes without an encap (and SIDs that are a bare End), so `lwtdump cleanup --strip` puts back the same route without it",
 	}, {
 		bpf.Step{Route: "2001:db8:20::/48 table 254", Done: true, Note: "restored (lwtdump pid 4242 had replaced it)"},
-		"route 2001:db8:20::/48 table 254: restored (lwtdump pid 4242 had replaced it)",
+		true, "route 2001:db8:20::/48 table 254: restored (lwtdump pid 4242 had replaced it)",
+	}, {
+		bpf.Step{Route: "2001:db8:20::/48 table 254", Done: true, Note: "restored (lwtdump pid 4242 had replaced it)"},
+		false, "route 2001:db8:20::/48 table 254: restored (lwtdump pid 4242 had replaced it)",
 	}} {
-		if got := stepLine(tc.step); got != tc.want {
+		if got := stepLine(tc.step, tc.root); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
 		}
 	}

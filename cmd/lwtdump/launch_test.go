@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,6 +28,8 @@ type launch struct {
 	env       []string  // the whole environment; nil for the test's
 	stdout    io.Writer // where stdout goes; nil: kept, and returned by runLwtdump or in proc.stdout
 	stateDir  string    // when set, --state-dir stateDir comes first (after a list or cleanup subcommand)
+	user      string    // run as this user (setpriv, no capabilities inherited); "" for root
+	binary    string    // the lwtdump binary to run; "" for lwtdumpBinary's
 }
 
 // inProcess runs lwtdump in the test's process.
@@ -52,10 +55,21 @@ func (l launch) command(t *testing.T, args []string) *exec.Cmd {
 	if l.inProcess {
 		t.Fatal("launch: an lwtdump in this process cannot be a command")
 	}
-	cmd := exec.Command(lwtdumpBinary(t), args...)
-	if l.ns != "" {
-		cmd = exec.Command("ip", append([]string{"netns", "exec", l.ns, lwtdumpBinary(t)}, args...)...)
+	argv := []string{l.binary}
+	if l.binary == "" {
+		argv[0] = lwtdumpBinary(t)
 	}
+	if l.user != "" {
+		u, err := user.Lookup(l.user)
+		if err != nil {
+			t.Skipf("no user %s", l.user)
+		}
+		argv = append([]string{"setpriv", "--reuid=" + u.Uid, "--regid=" + u.Gid, "--clear-groups", "--inh-caps=-all"}, argv...)
+	}
+	if l.ns != "" {
+		argv = append([]string{"ip", "netns", "exec", l.ns}, argv...)
+	}
+	cmd := exec.Command(argv[0], append(argv[1:], args...)...)
 	cmd.Dir, cmd.Env = l.dir, l.env
 	return cmd
 }
@@ -150,7 +164,11 @@ func (l *lockedBuffer) String() string {
 // pipe given as l.stdout once lwtdump has started.
 func startLwtdump(t *testing.T, l launch, args ...string) *proc {
 	t.Helper()
-	ready := filepath.Join(t.TempDir(), "ready")
+	readyDir := t.TempDir()
+	if l.user != "" {
+		readyDir = sharedDir(t, 0o777) // where the user can write
+	}
+	ready := filepath.Join(readyDir, "ready")
 	args = append([]string{"--ready-file", ready}, l.args(args)...)
 	p := &proc{t: t, cmd: l.command(t, args), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr

@@ -385,7 +385,7 @@ func openOutput(path string, stdout io.Writer) (io.Writer, func() error, error) 
 	if path == "-" {
 		return stdout, func() error { return nil }, nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := rotate.CreateFile(path, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open output: %w", err)
 	}

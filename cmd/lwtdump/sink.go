@@ -160,3 +160,19 @@ func (r rotation) Rollover() error {
 	}
 	return writer.ErrDone
 }
+
+// writeReadyFile creates --ready-file, holding the state file's path, as
+// output files are created: without following a link planted for it.
+func writeReadyFile(path, statePath string) error {
+	f, err := rotate.CreateFile(path, 0o600)
+	if err == nil {
+		_, err = f.WriteString(statePath + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write ready file: %w", err)
+	}
+	return nil
+}

@@ -142,7 +142,7 @@ func (r *Recorder) append(dir string, e Entry) error {
 	}
 	line = append(line, '\n')
 	path := Path(dir)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, r.mode)
+	f, err := rotate.OpenAppend(path, r.mode)
 	if err != nil {
 		return fmt.Errorf("record %s in the manifest: %w", e.File, err)
 	}
@@ -169,7 +169,7 @@ func (r *Recorder) append(dir string, e Entry) error {
 // uid and gid, so that a capture that drops its privileges can go on
 // appending to it.
 func (r *Recorder) Chown(dir string, uid, gid int) error {
-	f, err := os.OpenFile(Path(dir), os.O_WRONLY|os.O_APPEND|os.O_CREATE, r.mode)
+	f, err := rotate.OpenAppend(Path(dir), r.mode)
 	if err != nil {
 		return fmt.Errorf("create the manifest: %w", err)
 	}
