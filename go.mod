@@ -1,6 +1,6 @@
 module github.com/lwtdump/lwtdump
 
-go 1.26.8
+go 1.25.0
 
 require (
 	github.com/cilium/ebpf v0.22.0
@@ -9,8 +9,8 @@ require (
 	github.com/urfave/cli/v2 v2.27.7
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
-	golang.org/x/net v0.62.0
-	golang.org/x/sys v0.50.0
+	golang.org/x/net v0.58.0
+	golang.org/x/sys v0.47.0
 	kernel.org/pub/linux/libs/security/libcap/cap v1.2.78
 )
 
