@@ -47,7 +47,10 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	}
 	defer func() { err = errors.Join(err, capture.Close()) }()
 
-	out, err := openSink(cfg, capture, start, stdout, stderr)
+	// Writes to a pipe or a socket give up on a reader that takes nothing.
+	guarded, guard := guardStdout(stdout, cfg.stdoutTimeout)
+	defer guard.close()
+	out, err := openSink(cfg, capture, start, guarded, stderr)
 	if err != nil {
 		return captureError(err) // the reader may be gone before the section header
 	}
@@ -98,11 +101,14 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 			return errors.Join(err, finish())
 		}
 	}
+	ctx, cancel := cfg.autostop.withDuration(ctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, guard.stop)()
 	testHook("capturing")
 	runErr := capture.Run(ctx, sink, cfg.count)
 	finishErr := finish()
-	if errors.Is(runErr, writer.ErrDone) && !cfg.quiet {
-		fmt.Fprintf(stderr, "lwtdump: file limit reached: %d files\n", cfg.rotate.Count)
+	if msg := endMessage(ctx, cfg, runErr); msg != "" && !cfg.quiet {
+		fmt.Fprintf(stderr, "lwtdump: %s\n", msg)
 	}
 	summary()
 	return captureError(runErr, finishErr)

@@ -51,6 +51,7 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 			}
 		}
 	}
+	out = cfg.autostop.output(out, cfg.rotate.SizeLimit > 0 || cfg.rotate.Interval > 0)
 	w, err := writer.New(out, writer.Options{
 		Section:     section(cfg, start),
 		Attachments: capture.Attachments(),
