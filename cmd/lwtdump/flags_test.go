@@ -101,7 +101,9 @@ func TestParseTcpdumpHabits(t *testing.T) {
 	}{
 		{[]string{"-s", "0"}, func(c *captureConfig) bool { return c.opts.Snaplen == bpf.MaxSnaplen }},
 		{[]string{"-s", "96"}, func(c *captureConfig) bool { return c.opts.Snaplen == 96 }},
-		{nil, func(c *captureConfig) bool { return c.stdoutTimeout == time.Minute && c.autostop.duration == 0 && c.count == 0 }},
+		{nil, func(c *captureConfig) bool {
+			return c.stdoutTimeout == time.Minute && c.autostop.duration == 0 && c.count == 0
+		}},
 		{[]string{"--stdout-timeout", "0"}, func(c *captureConfig) bool { return c.stdoutTimeout == 0 }},
 		{[]string{"-a", "duration:1.5"}, func(c *captureConfig) bool { return c.autostop.duration == 1500*time.Millisecond }},
 		{[]string{"-a", "packets:7"}, func(c *captureConfig) bool { return c.count == 7 }},
