@@ -4,7 +4,7 @@
 # tshark (comments included) and shows that r1's routes are as they were.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go build -o lwtdump ./cmd/lwtdump # always the source as it is
+"${GO:-go}" build -o lwtdump ./cmd/lwtdump # always the source as it is
 
 name=lwtdump-demo-$$
 work=$(mktemp -d)

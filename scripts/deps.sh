@@ -2,7 +2,8 @@
 # Installs with apt-get what lwtdump's build, tests and demo need, when it is
 # missing: iproute2 and ping for the testbed, tshark and the Wireshark tools
 # to check what lwtdump writes, clang, llvm and libbpf headers to rebuild the
-# eBPF object, tcpdump and iperf3 for the benchmark.
+# eBPF object, tcpdump and iperf3 for the benchmark, zsh and man-db for the
+# tests of the completion and the man page.
 set -euo pipefail
 
 need=()
@@ -18,6 +19,8 @@ have llvm-strip || need+=(llvm)
 have tcpdump || need+=(tcpdump)
 have iperf3 || need+=(iperf3)
 have setpriv || need+=(util-linux)
+have zsh || need+=(zsh)   # the test of the zsh completion
+have man || need+=(man-db) # the test of the man page
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0
