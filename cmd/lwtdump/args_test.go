@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -111,6 +112,26 @@ func TestTcpdumpArgsRefused(t *testing.T) {
 	for _, in := range []string{"-i 2001:db8::/48 ip6 and -e", "-r x.pcapng y.pcapng -p", "-w -p", "-F -D"} {
 		if _, err := tcpdumpArgs(append([]string{"lwtdump"}, strings.Fields(in)...), flags); err != nil {
 			t.Errorf("%q: %v", in, err)
+		}
+	}
+}
+
+// lwtdump help and lwtdump version are commands, not filter expressions.
+func TestHelpAndVersion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help"}, "lwtdump -i PREFIX[@DEV][,cookie=N]"},
+		{[]string{"help", "stats"}, "lwtdump stats"},
+		{[]string{"-h"}, "GLOBAL OPTIONS"},
+		{[]string{"version"}, "lwtdump version " + version + "\n"},
+		{[]string{"--version"}, "lwtdump version " + version + "\n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"lwtdump"}, tc.args...), &stdout, &stderr)
+		if code != 0 || stderr.Len() > 0 || !strings.Contains(stdout.String(), tc.want) {
+			t.Errorf("%q: exit %d, stderr %q, stdout (want %q):\n%s", tc.args, code, stderr.String(), tc.want, stdout.String())
 		}
 	}
 }
