@@ -112,10 +112,10 @@ var refusals = []refusal{
 	{"I", "monitor-mode", "monitor mode is for Wi-Fi interfaces; a route capture sees the IP packets routed by its route: leave it out"},
 	{"j", "time-stamp-type", "time stamps come from the kernel's clock at the hook, the one kind there is: leave it out"},
 	{"J", "list-time-stamp-types", "time stamps come from the kernel's clock at the hook, the one kind there is"},
-	{"L", "list-data-link-types", "packets at a route's hooks begin with the IP header: their link type is raw IP, there is none to choose"},
+	{"L", "list-data-link-types", "packets at a route's hooks begin with the IP header: lwtdump gives them a raw-IP link type itself, there is none to list"},
 	{"p", "no-promiscuous-mode", "a route capture has no promiscuous mode: it sees only the packets routed by its route; leave it out"},
 	{"Q", "direction", "a route capture picks the direction by hook: --hook in for packets coming in by the route, --hook out or xmit for packets going out by it"},
-	{"y", "linktype", "packets at a route's hooks begin with the IP header: their link type is raw IP, there is none to choose; leave it out"},
+	{"y", "linktype", "packets at a route's hooks begin with the IP header: lwtdump gives them a raw-IP link type itself, there is none to choose; leave it out"},
 }
 
 // refusedFlags are the refusals by one-letter name and by long name.
