@@ -16,8 +16,7 @@ import (
 // Only the flags before the first argument that is not a flag (the filter
 // expression, the files after -r, a subcommand) or "--" are read; the value
 // that follows a flag taking one, a --long=value and a -name=value are
-// left as they are, as is a cluster holding a letter that is no flag, which
-// urfave/cli then names. args[0] is the program.
+// left as they are. args[0] is the program.
 func tcpdumpArgs(args []string, flags []cli.Flag) ([]string, error) {
 	takesValue := map[string]bool{}
 	for _, f := range flags {
@@ -73,8 +72,9 @@ func tcpdumpArgs(args []string, flags []cli.Flag) ([]string, error) {
 // into its flags ("-n", "-n", "-v", "-c", "5"): the letters up to the first
 // flag that takes a value, which takes the rest of the cluster as its value.
 // needsValue says that the cluster ends with a flag whose value is the next
-// argument. split is nil when a letter is no flag; a letter of a refused
-// tcpdump flag is an error.
+// argument. A letter that is no flag is an error, which names it, and a
+// letter of a refused tcpdump flag too; a cluster of one such letter is
+// left to urfave/cli (split is nil).
 func splitShortFlags(cluster string, takesValue map[string]bool) (split []string, needsValue bool, err error) {
 	for j, c := range cluster {
 		letter := string(c)
@@ -82,6 +82,9 @@ func splitShortFlags(cluster string, takesValue map[string]bool) (split []string
 		if !ok {
 			if r, refused := refusedFlags[letter]; refused {
 				return nil, false, usagef("-%s: %s", letter, r.why)
+			}
+			if len(cluster) > 1 {
+				return nil, false, usagef("flag provided but not defined: -%s (in -%s)", letter, cluster)
 			}
 			return nil, false, nil
 		}

@@ -53,8 +53,7 @@ func TestTcpdumpArgs(t *testing.T) {
 		{"stats -nn x", "stats -nn x"},
 		{"-v stats --json", "-v stats --json"},
 		{"- -c5", "- -c5"},
-		// A letter that is no flag leaves the cluster to urfave/cli, which names it.
-		{"-nk", "-nk"},
+		// A letter that is no flag, alone, is left to urfave/cli, which names it.
 		{"-g", "-g"},
 		{"--colour", "--colour"},
 		{"-h", "-h"},
@@ -76,7 +75,8 @@ func TestTcpdumpArgs(t *testing.T) {
 
 // tcpdump's flags that mean nothing for a route capture are refused with
 // the reason, as one-letter flags, in a cluster, and by tcpdump's long
-// names: a usage error, which names the flag as it was typed.
+// names: a usage error, which names the flag as it was typed. So is a
+// letter in a cluster that is no flag.
 func TestTcpdumpArgsRefused(t *testing.T) {
 	flags := setUpApp().Flags
 	for _, tc := range []struct {
@@ -100,6 +100,9 @@ func TestTcpdumpArgsRefused(t *testing.T) {
 		{"-H", "-H: 802.11s mesh headers are link-level headers"},
 		{"-i 2001:db8::/48 -c5 -p", "-p: a route capture has no promiscuous mode"},
 		{"-r x.pcapng -e", "-e: packets at a route's hooks have no link-level header"},
+		// A letter that is no flag in a cluster is named.
+		{"-nk", "flag provided but not defined: -k (in -nk)"},
+		{"-nxx", "flag provided but not defined: -x (in -nxx)"},
 	} {
 		args := append([]string{"lwtdump"}, strings.Fields(tc.in)...)
 		_, err := tcpdumpArgs(args, flags)

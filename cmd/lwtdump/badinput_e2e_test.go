@@ -63,6 +63,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"unknown flag", append(route, "--colour"), 2, "flag provided but not defined: -colour"},
 		{"unknown short flag", append(route, "-g"), 2, "flag provided but not defined: -g"},
 		{"glued count not a number", append(route, "-c5x"), 2, `invalid value "5x" for flag -c`},
+		{"unknown letter in a cluster", append(route, "-nk"), 2, "flag provided but not defined: -k (in -nk)"},
 		{"link-level header", append(route, "-e"), 2, "-e: packets at a route's hooks have no link-level header"},
 		{"link-level header in a cluster", append(route, "-nne"), 2, "-e: packets at a route's hooks have no link-level header"},
 		{"promiscuous mode", append(route, "-p"), 2, "-p: a route capture has no promiscuous mode"},
