@@ -103,7 +103,7 @@ func manCommandEntry(b *strings.Builder, parent string, cmd *cli.Command) {
 			flags = append(flags, f)
 		}
 	}
-	if len(flags) == 0 && len(cmd.Subcommands) == 0 {
+	if len(flags) == 0 && (len(cmd.Subcommands) == 0 || cmd.Name == "help") {
 		return
 	}
 	b.WriteString(".RS\n")
@@ -111,7 +111,9 @@ func manCommandEntry(b *strings.Builder, parent string, cmd *cli.Command) {
 		manFlag(b, f)
 	}
 	for _, sub := range cmd.Subcommands {
-		if !sub.Hidden {
+		// urfave/cli adds its help command to the commands it runs, the
+		// help command itself included: it is said once, at the top.
+		if !sub.Hidden && sub.Name != "help" {
 			manCommandEntry(b, parent+" "+cmd.Name, sub)
 		}
 	}

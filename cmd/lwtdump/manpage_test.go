@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,11 @@ import (
 func TestManPageRenders(t *testing.T) {
 	if _, err := exec.LookPath("man"); err != nil {
 		t.Skip("man is not installed (man-db)")
+	}
+	// Run as commands first: urfave/cli then adds its help command to each
+	// of them, the help command itself included.
+	for _, args := range [][]string{{"help", "help"}, {"help", "wireshark"}, {"wireshark", "--help"}} {
+		run(append([]string{"lwtdump"}, args...), io.Discard, io.Discard)
 	}
 	app := setUpApp()
 	var page bytes.Buffer
