@@ -4,7 +4,7 @@
 # tshark (comments included) and shows that r1's routes are as they were.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CGO_ENABLED=0 go build -o lwtdump ./cmd/lwtdump # always the source as it is, static as make build makes it
+CGO_ENABLED=0 "${GO:-go}" build -o lwtdump ./cmd/lwtdump # always the source as it is, static as make build makes it
 
 name=lwtdump-demo-$$
 work=$(mktemp -d)

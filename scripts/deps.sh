@@ -4,7 +4,8 @@
 # to check what lwtdump writes, clang, llvm and libbpf headers to rebuild the
 # eBPF object, tcpdump and iperf3 for the benchmark, qemu and a static
 # busybox for the kernel matrix (scripts/vmtest.sh, which fetches its
-# kernels itself).
+# kernels itself), zsh and man-db for the tests of the completion and the
+# man page.
 #
 # deps.sh routers installs the routing daemons of the router tests instead:
 # FRR (zebra, bgpd, vtysh) and BIRD 2. The tests run them in namespaces of
@@ -31,6 +32,8 @@ else
 	have qemu-system-x86_64 || need+=(qemu-system-x86)
 	[[ $(ldd /bin/busybox 2>&1 || true) == *"not a dynamic"* ]] || need+=(busybox-static)
 	have depmod || need+=(kmod)
+	have zsh || need+=(zsh)    # the test of the zsh completion
+	have man || need+=(man-db) # the test of the man page
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -35,7 +35,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if isExtcapCall(args) {
 		return runExtcap(args, stdout, stderr)
 	}
-	return exitCode(newApp(args, stdout, stderr).Run(args), stderr)
+	app := newApp(args, stdout, stderr)
+	app.Setup() // adds --help and --version, which tcpdumpArgs must know
+	argv, err := tcpdumpArgs(args, app.Flags)
+	if err != nil {
+		return exitCode(err, stderr)
+	}
+	return exitCode(app.Run(argv), stderr)
 }
 
 // exitCode prints err, unless it is nil or already reported, as one line on
@@ -75,8 +81,8 @@ func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:  "lwtdump",
 		Usage: "capture packets at the lightweight-tunnel hooks of Linux routes",
-		UsageText: "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook in,out,xmit] [--srv6-sid SID] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME] [--table N] [--metrics ADDR] [--config FILE] [-F FILE | EXPRESSION]\n" +
-			"lwtdump -r FILE|DIR... [-n] [-t...] [-v|-vv] [-X] [--hook H] [--cookie N] [--route PREFIX] [-c COUNT] [-w FILE|-] [-F FILE | EXPRESSION]\n" +
+		UsageText: "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook in,out,xmit] [--srv6-sid SID] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-a COND]... [-s SNAPLEN] [--netns NAME] [--table N] [--metrics ADDR] [--config FILE] [-F FILE | EXPRESSION]\n" +
+			"lwtdump -r FILE|DIR... [-n] [-t...] [-v|-vv] [-A|-X] [-l] [--hook H] [--cookie N] [--route PREFIX] [-c COUNT] [-w FILE|-] [-F FILE | EXPRESSION]\n" +
 			"lwtdump stats FILE... [--json]\n" +
 			"lwtdump verify DIR|FILE... [--json]\n" +
 			"lwtdump wireshark install|uninstall\n" +
@@ -88,14 +94,29 @@ func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 		UseShortOptionHandling: true,
 		// -i PREFIX,cookie=N must reach us whole, not split at the comma.
 		DisableSliceFlagSeparator: true,
-		HideHelpCommand:           true,
 		Flags:                     append(append(capture, readFlags()...), configFlag()),
 		Before:                    loadConfig(capture),
 		Action:                    func(c *cli.Context) error { return rootAction(c, args) },
-		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand(), reapStateCommandDef()},
+		Commands: []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand(), versionCommand(),
+			manCommand(), completionCommand(), reapStateCommandDef()},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // run prints errors and picks the exit code
+	}
+}
+
+// versionCommand prints the version, as --version does.
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("version: unexpected argument %q", c.Args().First())
+			}
+			cli.ShowVersion(c)
+			return nil
+		},
 	}
 }

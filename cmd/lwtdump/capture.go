@@ -84,7 +84,10 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	// Before the capture's maps and buffers go: the metrics read them.
 	defer func() { err = errors.Join(err, svc.stop(capture)) }()
 
-	out, err := openSink(cfg, capture, start, stdout, log)
+	// Writes to a pipe or a socket give up on a reader that takes nothing.
+	guarded, guard := guardStdout(stdout, cfg.stdoutTimeout)
+	defer guard.close()
+	out, err := openSink(cfg, capture, start, guarded, log)
 	if err != nil {
 		return captureError(err) // the reader may be gone before the section header
 	}
@@ -142,13 +145,16 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 			return errors.Join(err, finish())
 		}
 	}
+	ctx, cancel := cfg.autostop.withDuration(ctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, guard.stop)()
 	testHook("capturing")
 	svc.start(ctx, cfg, capture, out, start, out.run)
 	runErr := capture.Run(ctx, sink, cfg.count)
 	svc.stopping(capture)
 	finishErr := finish()
-	if errors.Is(runErr, writer.ErrDone) && !cfg.quiet {
-		log.Event(eventlog.Info, "file_limit", fmt.Sprintf("file limit reached: %d files", cfg.rotate.Count), slog.Int("files", cfg.rotate.Count))
+	if msg := endMessage(ctx, cfg, runErr); msg != "" && !cfg.quiet {
+		log.Event(eventlog.Info, "stop", msg, slog.String("msg", msg))
 	}
 	detached(log, capture, out.written)
 	summary()

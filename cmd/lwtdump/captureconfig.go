@@ -42,6 +42,10 @@ type captureConfig struct {
 	user       *account       // -Z: drop to this user; nil to stay
 	metrics    string         // --metrics ADDR
 	log        *eventlog.Logger
+	autostop   autostop // -a
+	// stdoutTimeout ends the capture once the reader of stdout has taken
+	// nothing for so long (--stdout-timeout); 0 waits for ever.
+	stdoutTimeout time.Duration
 }
 
 // parseCapture reads and checks a capture command line; args is the whole
@@ -114,8 +118,11 @@ func parseCapture(c *cli.Context, args []string) (*captureConfig, error) {
 		o.Hooks = append(o.Hooks, hook)
 	}
 	snap := c.Int("snaplen")
+	if snap == 0 { // tcpdump's "the whole packet"
+		snap = bpf.MaxSnaplen
+	}
 	if snap < 1 || snap > bpf.MaxSnaplen {
-		return nil, usagef("-s %d: snaplen must be 1 to %d", snap, bpf.MaxSnaplen)
+		return nil, usagef("-s %d: snaplen must be 1 to %d (or 0: the whole packet)", snap, bpf.MaxSnaplen)
 	}
 	o.Snaplen = uint32(snap)
 	if s := c.String("cookie"); s != "" {
@@ -150,6 +157,17 @@ func parseCapture(c *cli.Context, args []string) (*captureConfig, error) {
 	if cfg.oneIface = c.Bool("one-interface"); cfg.oneIface && cfg.write == "" {
 		return nil, usagef("--one-interface needs -w: it says how packets are written to pcapng")
 	}
+	if cfg.autostop, err = parseAutostop(c.StringSlice("autostop"), cfg.write, cfg.rotate.SizeLimit > 0 || cfg.rotate.Interval > 0); err != nil {
+		return nil, err
+	}
+	if n := cfg.autostop.packets; n > 0 && (cfg.count == 0 || n < cfg.count) {
+		cfg.count = n // -a packets is -c; the smaller wins
+	}
+	timeout := c.Int("stdout-timeout")
+	if timeout < 0 {
+		return nil, usagef("--stdout-timeout %d: give the seconds to wait for the reader of stdout, or 0 to wait for ever", timeout)
+	}
+	cfg.stdoutTimeout = time.Duration(timeout) * time.Second
 	if name := c.String("relinquish-privileges"); name != "" {
 		var err error
 		if cfg.user, err = lookupAccount(name); err != nil {

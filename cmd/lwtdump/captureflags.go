@@ -29,7 +29,7 @@ func captureFlagList() []captureFlag {
 		{&cli.StringSliceFlag{Name: "srv6-sid", Usage: "capture at the SRv6 local `SID` (a seg6local End route), which becomes End.BPF; repeat for several"}, forCapture},
 		{&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "write pcapng to `FILE` (- for stdout) instead of printing packets"}, forReadToo},
 		{&cli.Uint64Flag{Name: "count", Aliases: []string{"c"}, Usage: "exit after `COUNT` packets"}, forReadToo},
-		{&cli.IntFlag{Name: "snaplen", Aliases: []string{"s"}, Value: bpf.MaxSnaplen, Usage: "copy at most `SNAPLEN` bytes of each packet (1 to 262144; --transport perf copies at most 65279)"}, forCapture},
+		{&cli.IntFlag{Name: "snaplen", Aliases: []string{"s"}, Value: bpf.MaxSnaplen, Usage: "copy at most `SNAPLEN` bytes of each packet (1 to 262144; 0 is 262144, the whole packet, as in tcpdump; --transport perf copies at most 65279)"}, forCapture},
 		{&cli.StringFlag{Name: "cookie", Usage: "cookie `N` of every attachment (default: the attachment number)"}, forReadToo},
 		{&cli.StringFlag{Name: "netns", Usage: "capture in the network namespace `NAME`"}, forCapture},
 		{&cli.UintFlag{Name: "table", Value: bpf.MainTable, Usage: "routing `TABLE` of the routes"}, forCapture},
@@ -52,6 +52,11 @@ func captureFlagList() []captureFlag {
 		{&cli.BoolFlag{Name: "no-follow", Usage: "end the capture (exit code 1) when another process replaces or removes a captured route, instead of following it"}, forCapture},
 		{&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics at `ADDR`/metrics: HOST:PORT, or PORT for localhost"}, forCapture},
 		{&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "how events are written on stderr: human, keyvalue (level=info event=attach ...), or auto: keyvalue on systemd's journal, human elsewhere"}, forCapture},
+		{&cli.StringSliceFlag{Name: "autostop", Aliases: []string{"a"}, Usage: "stop once `COND` holds, as dumpcap -a does: duration:SEC (seconds from the start), packets:N (as -c), filesize:KB (the output holds KB kB; with -C or -G, the next file begins), files:N (with -C or -G, once N files are written); repeat for several"}, forCapture},
+		{&cli.IntFlag{Name: "stdout-timeout", Value: defaultStdoutTimeout, Usage: "end the capture, routes restored, once the reader of stdout (a pipe or a socket: tshark, Wireshark, ssh) has taken nothing for `SECONDS` while packets wait for it, such as over an SSH link that died without a word; every packet meanwhile is lost anyway; 0 waits for ever"}, forCapture},
+		{&cli.BoolFlag{Name: "A", Usage: "print each packet in ASCII too, from its IP header (-X wins)"}, forReadToo},
+		{&cli.BoolFlag{Name: "l", Usage: "write each printed packet out at once, for a reader such as grep (line-buffered stdout)"}, forReadToo},
+		{&cli.BoolFlag{Name: "S", Aliases: []string{"absolute-tcp-sequence-numbers"}, Usage: "print absolute TCP sequence numbers (lwtdump always does; accepted as in tcpdump)"}, forReadToo},
 	}
 }
 

@@ -39,7 +39,7 @@ func TestConfigFileRefused(t *testing.T) {
 		{"not a bool", "interface: 2001:db8:20::/48\nquiet: sometimes\n", nil, `line 2: quiet: "sometimes": want true or false`},
 		{"not a mapping", "- interface\n", nil, "line 1: want flag: value lines"},
 		{"bad yaml", "interface: [2001:db8:20::/48\n", nil, "config "},
-		{"value reaches the flag", "interface: 2001:db8:20::/48\nsnaplen: 0\n", nil, "-s 0: snaplen must be 1 to 262144"},
+		{"value reaches the flag", "interface: 2001:db8:20::/48\nsnaplen: -1\n", nil, "-s -1: snaplen must be 1 to 262144"},
 		{"command line wins", "interface: 2001:db8:20::/48\nsnaplen: 100\nhook: bogus\n", []string{"--hook", "tap"}, `--hook: unknown hook "tap"`},
 		{"with -r", "interface: 2001:db8:20::/48\n", []string{"-r", "x.pcapng"}, "--config holds the flags of a capture: it cannot be given with -r"},
 		{"bad metrics address", "interface: 2001:db8:20::/48\nmetrics: '[::1'\n", nil, ""},

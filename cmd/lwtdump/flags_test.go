@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
 	"github.com/lwtdump/lwtdump/bpf/sample"
@@ -69,11 +70,54 @@ func TestParseUsageErrors(t *testing.T) {
 		{[]string{"-i", "2001:db8::/48", "--hook", "seg6local"}, `--hook: unknown hook "seg6local"`},
 		{[]string{"-i", "2001:db8::/48,cookie=x"}, `cookie "x" is not a number`},
 		{[]string{"-i", "2001:db8::/48", "--table", "0"}, "--table 0"},
+		{[]string{"-i", "2001:db8::/48", "-s", "-1"}, "-s -1: snaplen must be 1 to 262144 (or 0: the whole packet)"},
+		{[]string{"-i", "2001:db8::/48", "--stdout-timeout", "-1"}, "--stdout-timeout -1: give the seconds"},
+		{[]string{"-i", "2001:db8::/48", "-a", "duration"}, "-a duration: give a condition as NAME:VALUE"},
+		{[]string{"-i", "2001:db8::/48", "-a", "time:5"}, `-a time:5: unknown condition "time"`},
+		{[]string{"-i", "2001:db8::/48", "-a", "duration:0"}, "-a duration:0: give the seconds"},
+		{[]string{"-i", "2001:db8::/48", "-a", "duration:x"}, "-a duration:x: give the seconds"},
+		{[]string{"-i", "2001:db8::/48", "-a", "packets:0"}, "-a packets:0: give a number of packets"},
+		{[]string{"-i", "2001:db8::/48", "-a", "filesize:-3", "-w", "-"}, "-a filesize:-3: give a size in kB"},
+		{[]string{"-i", "2001:db8::/48", "-a", "filesize:10"}, "-a filesize:10 needs -w"},
+		{[]string{"-i", "2001:db8::/48", "-a", "files:3", "-w", "-"}, "-a files:3 needs -w FILE with -C or -G"},
+		{[]string{"-i", "2001:db8::/48", "-a", "files:3", "-w", "/tmp/x.pcapng"}, "-a files:3 needs -w FILE with -C or -G"},
+		{[]string{"-i", "2001:db8::/48", "-a", "packets:3", "-a", "packets:4"}, "packets given twice"},
 	} {
 		_, err := parseArgs(tc.args...)
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want a usage error with %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// -s 0 is the whole packet, as in tcpdump; -a conditions and -c, and
+// --stdout-timeout, are read into the capture's configuration.
+func TestParseTcpdumpHabits(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args  []string
+		check func(*captureConfig) bool
+	}{
+		{[]string{"-s", "0"}, func(c *captureConfig) bool { return c.opts.Snaplen == bpf.MaxSnaplen }},
+		{[]string{"-s", "96"}, func(c *captureConfig) bool { return c.opts.Snaplen == 96 }},
+		{nil, func(c *captureConfig) bool {
+			return c.stdoutTimeout == time.Minute && c.autostop.duration == 0 && c.count == 0
+		}},
+		{[]string{"--stdout-timeout", "0"}, func(c *captureConfig) bool { return c.stdoutTimeout == 0 }},
+		{[]string{"-a", "duration:1.5"}, func(c *captureConfig) bool { return c.autostop.duration == 1500*time.Millisecond }},
+		{[]string{"-a", "packets:7"}, func(c *captureConfig) bool { return c.count == 7 }},
+		{[]string{"-a", "packets:7", "-c", "5"}, func(c *captureConfig) bool { return c.count == 5 }},
+		{[]string{"-a", "packets:7", "-c", "9"}, func(c *captureConfig) bool { return c.count == 7 }},
+		{[]string{"-w", "-", "-a", "filesize:3"}, func(c *captureConfig) bool { return c.autostop.fileSize == 3000 }},
+		{[]string{"-w", dir + "/x.pcapng", "-C", "1", "-a", "files:4", "-a", "filesize:20"}, func(c *captureConfig) bool {
+			return c.autostop.files == 4 && c.autostop.fileSize == 20000 && c.autostop.String("files") == "files:4"
+		}},
+		{[]string{"-A", "-l"}, func(c *captureConfig) bool { return c.print.ASCII && c.print.Unbuffered && !c.unbuffered }},
+	} {
+		cfg, err := parseArgs(append([]string{"-i", "2001:db8::/48"}, tc.args...)...)
+		if err != nil || !tc.check(cfg) {
+			t.Errorf("%q: %+v, %v", tc.args, cfg, err)
 		}
 	}
 }

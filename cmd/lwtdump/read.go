@@ -48,7 +48,7 @@ func rootAction(c *cli.Context, args []string) error {
 	return captureAction(c, args)
 }
 
-// printOptions are the options of text lines: -t..., -v, -vv, -X, -U.
+// printOptions are the options of text lines: -t..., -v, -vv, -X, -A, -U, -l.
 func printOptions(c *cli.Context) (text.Options, error) {
 	t := c.Count("t")
 	if t > int(text.TimeSinceFirst) {
@@ -58,7 +58,8 @@ func printOptions(c *cli.Context) (text.Options, error) {
 		Time:       text.TimeFormat(t),
 		Verbose:    c.Count("verbose"),
 		Hex:        c.Bool("X"),
-		Unbuffered: c.Bool("packet-buffered"),
+		ASCII:      c.Bool("A"),
+		Unbuffered: c.Bool("packet-buffered") || c.Bool("l"),
 	}, nil
 }
 

@@ -128,6 +128,9 @@ func TestReadMatchesTcpdump(t *testing.T) {
 	for _, args := range [][]string{
 		{"-n", "-r", "classic.pcap"}, {"-n", "-tt", "-r", "classic.pcap"}, {"-n", "-ttt", "-r", "classic.pcap"},
 		{"-n", "-tttt", "-r", "classic.pcap"}, {"-n", "-X", "-r", "classic.pcap"},
+		// tcpdump's habits: -A, -l, -S, glued and grouped flags.
+		{"-n", "-A", "-r", "classic.pcap"}, {"-nnl", "-r", "classic.pcap"}, {"-nS", "-r", "classic.pcap", "tcp"},
+		{"-nttttc3", "-rclassic.pcap"}, {"-nXc2", "-r", "classic.pcap"},
 		// Filter expressions select as tcpdump's do; "len" is the length on
 		// the wire, also of the packet cut short by the snap length.
 		{"-n", "-r", "classic.pcap", "icmp6"},

@@ -68,6 +68,7 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout 
 			}
 		}
 	}
+	out = cfg.autostop.output(out, cfg.rotate.SizeLimit > 0 || cfg.rotate.Interval > 0)
 	w, err := writer.New(out, writerOptions(cfg, capture, start, run))
 	if err != nil {
 		closeOut()

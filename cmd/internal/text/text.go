@@ -4,7 +4,7 @@
 //
 // It prints the samples of a live capture and the records of a capture read
 // back, with tcpdump's time formats (-t to -ttttt), hex and ASCII dump (-X),
-// and, verbose, the interface and comment of each packet and gopacket's
+// ASCII (-A) and, verbose, the interface and comment of each packet and gopacket's
 // layer-by-layer dump.
 package text
 
@@ -44,7 +44,10 @@ type Options struct {
 	Verbose int
 	// Hex adds a hex and ASCII dump of the packet from its network header,
 	// as tcpdump -X prints it.
-	Hex        bool
+	Hex bool
+	// ASCII adds the packet from its network header in ASCII, as tcpdump -A
+	// prints it; Hex wins.
+	ASCII      bool
 	Unbuffered bool // write every packet out at once
 }
 
@@ -154,6 +157,8 @@ func (p *Printer) WritePacket(pkt *Packet) error {
 	}
 	if p.opts.Hex {
 		b = AppendHex(b, pkt.Data[linkHeaderLen(decoded):])
+	} else if p.opts.ASCII {
+		b = AppendASCII(b, pkt.Data[linkHeaderLen(decoded):])
 	}
 	if p.opts.Verbose >= 2 {
 		b = append(b, decoded.Dump()...)
@@ -268,6 +273,26 @@ func AppendHex(b []byte, data []byte) []byte {
 		b = append(b, '\n')
 	}
 	return b
+}
+
+// AppendASCII appends data as tcpdump -A prints it, then a newline: every
+// printable character, tab, space and newline as it is, a carriage return
+// before a newline or among the last two bytes left out, any other byte as
+// a dot.
+func AppendASCII(b []byte, data []byte) []byte {
+	for i, c := range data {
+		switch {
+		case c == '\r':
+			if left := len(data) - i - 1; left > 1 && data[i+1] != '\n' {
+				b = append(b, '.')
+			}
+		case c >= 0x21 && c <= 0x7e, c == '\t', c == ' ', c == '\n':
+			b = append(b, c)
+		default:
+			b = append(b, '.')
+		}
+	}
+	return append(b, '\n')
 }
 
 // decode decodes a packet, lazily unless for Dump (full).

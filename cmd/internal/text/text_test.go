@@ -141,6 +141,8 @@ func variety() [][]byte {
 		pk = append(pk, serialize(ip4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(tc.typ, tc.code), Id: 3, Seq: 4}, gopacket.Payload(inner4)))
 	}
 	pk = append(pk, serialize(ip4(253), gopacket.Payload("abcdefgh")), serialize(ip6(253), gopacket.Payload("abcdefgh")))
+	// Carriage returns before a newline, alone, and among the last two bytes (-A).
+	pk = append(pk, serialize(ip6(253), gopacket.Payload("GET / HTTP/1.1\r\nHost: a\r\n\r\nx\ry\tz \x00\x7f\xff\rq")))
 	tcps := []*layers.TCP{
 		{SrcPort: 40001, DstPort: 50001, Seq: 1000, Ack: 77, ACK: true, PSH: true, Window: 502,
 			Options: []layers.TCPOption{{OptionType: 1}, {OptionType: 1}, {OptionType: 8, OptionLength: 10, OptionData: []byte{0, 0, 0, 1, 0, 0, 0, 2}}}},
@@ -296,6 +298,8 @@ func matchTcpdump(t *testing.T, file string) {
 		{[]string{"-tttt"}, Options{Time: TimeDate}},
 		{[]string{"-ttttt"}, Options{Time: TimeSinceFirst}},
 		{[]string{"-X"}, Options{Hex: true}},
+		{[]string{"-A"}, Options{ASCII: true}},
+		{[]string{"-X", "-A"}, Options{Hex: true, ASCII: true}},
 	} {
 		t.Run(strings.Join(append([]string{"tcpdump"}, tc.flags...), " "), func(t *testing.T) {
 			cmd := exec.Command("tcpdump", append([]string{"-n", "-r", file}, tc.flags...)...)
