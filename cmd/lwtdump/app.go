@@ -91,10 +91,34 @@ func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:           true,
 		Flags:                     append(captureFlags(), readFlags()...),
 		Action:                    func(c *cli.Context) error { return rootAction(c, args) },
-		Commands:                  []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand()},
+		Commands:                  subcommands(statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand()),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // run prints errors and picks the exit code
 	}
+}
+
+// subcommands makes every command of cmds, and each of their subcommands,
+// treat a bad flag as the main command does: one line on stderr that names
+// the command, exit code 2, no help text.
+func subcommands(cmds ...*cli.Command) []*cli.Command {
+	return namedSubcommands("", cmds)
+}
+
+func namedSubcommands(parent string, cmds []*cli.Command) []*cli.Command {
+	for _, cmd := range cmds {
+		name := strings.TrimSpace(parent + " " + cmd.Name)
+		cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%s: %v (lwtdump %s --help lists its flags)", name, err, name)
+		}
+		namedSubcommands(name, cmd.Subcommands)
+	}
+	return cmds
+}
+
+// exitCodes is the paragraph of a subcommand's help that gives its exit
+// codes: 0 when ok, 1 when failed, 2 for a bad command line.
+func exitCodes(ok, failed string) string {
+	return "Exit codes: 0 " + ok + "; 1 " + failed + "; 2 a bad command line, said in one line."
 }
