@@ -241,11 +241,13 @@ func TestRotateSizeRing(t *testing.T) {
 // -G 1 -W 3 under steady traffic: three files named by strftime, then
 // lwtdump ends by itself (exit 0, routes restored); every file complete, the
 // packets consecutive across them and exactly those the summary counts;
-// --file-mode gives their mode.
+// --file-mode gives their mode, and the manifest's, whatever the umask.
 func TestRotateTime(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	dir := t.TempDir()
+	umask := syscall.Umask(0o077) // lwtdump inherits it
+	t.Cleanup(func() { syscall.Umask(umask) })
 	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(dir, "t-%Y%m%d-%H%M%S.pcapng"),
 		"-G", "1", "-W", "3", "--file-mode", "0640")
 	f := tb.startFlood(tb.h1, "2001:db8:20::1", 2000, "0.005", 56)
@@ -282,6 +284,11 @@ func TestRotateTime(t *testing.T) {
 	}
 	if len(all) == 0 || len(all) != captured || dropped != 0 {
 		t.Fatalf("%d packets in the files; summary %d captured, %d dropped", len(all), captured, dropped)
+	}
+	if fi, err := os.Stat(manifest.Path(dir)); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o640 {
+		t.Errorf("%s: mode %v, want 0640 under umask 077", manifest.Name, fi.Mode().Perm())
 	}
 	requireConsecutive(t, "files in name order", all, all[0])
 	requireConsecutive(t, "mergecap of the files", merge(t, files), all[0])
