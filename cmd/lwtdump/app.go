@@ -77,6 +77,7 @@ func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 		Usage: "capture packets at the lightweight-tunnel hooks of Linux routes",
 		UsageText: "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook in,out,xmit] [--srv6-sid SID] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-s SNAPLEN] [--netns NAME] [--table N] [-F FILE | EXPRESSION]\n" +
 			"lwtdump -r FILE|DIR... [-n] [-t...] [-v|-vv] [-X] [--hook H] [--cookie N] [--route PREFIX] [-c COUNT] [-w FILE|-] [-F FILE | EXPRESSION]\n" +
+			"lwtdump -d|-dd|-ddd|--dump-ebpf [-s SNAPLEN] [-F FILE | EXPRESSION]\n" +
 			"lwtdump stats FILE... [--json]\n" +
 			"lwtdump verify DIR|FILE... [--json]\n" +
 			"lwtdump wireshark install|uninstall\n" +

@@ -48,6 +48,8 @@ func captureFlagList() []captureFlag {
 		{&cli.StringFlag{Name: "file-mode", Usage: "permissions of the files written, in octal (`MODE`, default 0600)"}, forFiles},
 		{&cli.BoolFlag{Name: "no-manifest", Usage: "with -w FILE: record no manifest line for the files (and spend no time hashing them)"}, forFiles},
 		{&cli.StringFlag{Name: "filter-file", Aliases: []string{"F"}, Usage: "read the filter expression from `FILE` (# starts a comment)"}, forReadToo},
+		{&cli.BoolFlag{Name: "d", Usage: "print the filter expression compiled to classic BPF as tcpdump -d -y RAW does, and exit (-dd: as a C array, -ddd: as decimal numbers); no route is touched, no privilege needed"}, forReadToo},
+		{&cli.BoolFlag{Name: "dump-ebpf", Usage: "print the eBPF function the kernel runs for the filter expression, as spliced into the capture program, and exit; no privilege needed"}, forReadToo},
 		{&cli.BoolFlag{Name: "no-follow", Usage: "end the capture (exit code 1) when another process replaces or removes a captured route, instead of following it"}, forCapture},
 	}
 }
