@@ -232,6 +232,11 @@ func (r *Rotator) Write(p []byte) (int, error) {
 	return 0, err
 }
 
+// UndoesFailedWrites reports whether a failed Write leaves the current
+// file as it was before: a regular file, which Write cuts back, and not a
+// device or a fifo.
+func (r *Rotator) UndoesFailedWrites() bool { return r.f != nil && !r.special }
+
 // cut truncates the current file back to its last complete write.
 func (r *Rotator) cut() error {
 	if err := r.f.Truncate(r.size); err != nil {

@@ -39,8 +39,10 @@ type Output interface {
 	Rollover() error
 }
 
-// ErrDone is returned by an Output's Rollover when its last file is complete.
-var ErrDone = errors.New("last output file complete")
+// ErrDone is returned by an Output's Rollover when its last file is
+// complete, and then by the Writer. It wraps sample.ErrDone: a capture that
+// meets it ends normally.
+var ErrDone = fmt.Errorf("last output file complete: %w", sample.ErrDone)
 
 // Stream is an Output that never rolls over: a pipe, stdout, or a single file.
 func Stream(w io.Writer) Output { return stream{w} }
@@ -88,9 +90,11 @@ type Options struct {
 const DefaultBufferSize = 1 << 20
 
 type iface struct {
-	att       sample.Attachment
-	flags     uint32
-	delivered uint64 // packets written, over all sections
+	att   sample.Attachment
+	flags uint32
+	// The interface's packets, over all sections: handed to the Output,
+	// and held in buf (lost if the Write fails).
+	written, pending uint64
 	// The comment of the interface's last packet, and what it was made of:
 	// consecutive packets of an attachment mostly share it.
 	comment    []byte
@@ -121,6 +125,9 @@ type Writer struct {
 	malformed uint64
 	stats     SectionStats // of the current section: packets handed to out
 	pending   SectionStats // packets in buf, not yet handed to out
+	// writeFailed is set once a Write to out failed; out then holds none
+	// of the blocks of that Write (see Close).
+	writeFailed bool
 }
 
 // SectionStats counts the packets of one section that reached the Output.
@@ -209,12 +216,15 @@ func (w *Writer) SectionStats() SectionStats { return w.stats }
 // Malformed is the number of samples skipped because they named no interface.
 func (w *Writer) Malformed() uint64 { return w.malformed }
 
-// Delivered is the number of packets written for an attachment.
+// Delivered is the number of packets written for an attachment: handed to
+// the Output, or held to be written with the next blocks. Those held when
+// a Write fails are lost, and no longer counted; so are those given after,
+// and the one whose WriteSample returns an error.
 func (w *Writer) Delivered(attachment uint32) uint64 {
 	if int(attachment) >= len(w.ifaces) {
 		return 0
 	}
-	return w.ifaces[attachment].delivered
+	return w.ifaces[attachment].written + w.ifaces[attachment].pending
 }
 
 // WriteSample encodes one sample as an Enhanced Packet Block on its
@@ -239,7 +249,7 @@ func (w *Writer) WriteSample(s *sample.Sample) error {
 		ifc.commentKey = key
 	}
 	w.buf = appendEPB(w.buf, s.Attachment, s.Time, s.OrigLen, s.Data, ifc.comment, ifc.flags)
-	ifc.delivered++
+	ifc.pending++
 	w.pending.add(s.Time)
 	if w.opts.Unbuffered || len(w.buf) >= w.opts.BufferSize {
 		return w.writeOut()
@@ -260,9 +270,11 @@ func (w *Writer) Flush(now time.Time) error {
 }
 
 // Close ends the section with its statistics and writes everything out. It
-// does not close the Output.
+// does not close the Output. After a failed write it returns that error,
+// and yet tries to end the section (see endAfterFailure).
 func (w *Writer) Close() error {
 	if w.err != nil {
+		w.endAfterFailure()
 		return w.err
 	}
 	if err := w.endSection(w.opts.Now()); err != nil {
@@ -313,14 +325,53 @@ func (w *Writer) writeOut() error {
 		return nil
 	}
 	if err := writeBlocks(w.out, w.buf); err != nil {
-		w.err = err
+		w.err, w.writeFailed = err, true
+		w.buf = w.buf[:0]
+		for i := range w.ifaces {
+			w.ifaces[i].pending = 0
+		}
+		w.pending = SectionStats{}
 		return err
 	}
 	w.section += int64(len(w.buf))
 	w.buf = w.buf[:0]
+	for i := range w.ifaces {
+		w.ifaces[i].written += w.ifaces[i].pending
+		w.ifaces[i].pending = 0
+	}
 	w.stats.merge(w.pending)
 	w.pending = SectionStats{}
 	return nil
+}
+
+// UndoingOutput is an Output whose failed Write leaves nothing of what it
+// was given, as a Rotator writing a regular file does (it cuts the file
+// back), so that what it holds still ends with a whole block.
+type UndoingOutput interface {
+	Output
+	// UndoesFailedWrites reports whether a failed Write is undone.
+	UndoesFailedWrites() bool
+}
+
+// endAfterFailure tries, once a Write to the Output has failed, to end the
+// section with its statistics all the same, so that the file itself says
+// how many packets the failure lost: it can when the Output undoes a failed
+// write (an UndoingOutput), so that the file ends with a whole block, when
+// the section's header reached the Output, and when the Output has room
+// for a few more bytes (a full disk often has some left in the file's last
+// page; a failing one has none). Its own failure is not reported: the
+// first one was.
+func (w *Writer) endAfterFailure() {
+	u, ok := w.out.(UndoingOutput)
+	if !w.writeFailed || !ok || !u.UndoesFailedWrites() || w.section == 0 {
+		return
+	}
+	w.writeFailed = false // once
+	w.buf = w.buf[:0]
+	if w.endSection(w.opts.Now()) == nil && writeBlocks(w.out, w.buf) == nil {
+		w.section += int64(len(w.buf))
+	}
+	w.buf = w.buf[:0]
 }
 
 // beginSection appends a Section Header Block and one Interface Description
@@ -402,7 +453,7 @@ func (w *Writer) endSection(now time.Time) error {
 		w.buf = appendISB(w.buf, uint32(i), &Stats{
 			Time: ns, Start: w.start, End: ns,
 			Received: c.Seen, Dropped: c.Dropped, FilterAccept: accepted,
-			OSDropped: NoValue, Delivered: ifc.delivered, Comments: gaps,
+			OSDropped: NoValue, Delivered: ifc.written + ifc.pending, Comments: append(gaps, NotWrittenComments(c)...),
 		})
 	}
 	return nil

@@ -66,10 +66,11 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	}
 	sink, finish := testSink(out.sink), sync.OnceValue(out.finish)
 	summarized := cfg.noSummary
+	end := fmt.Sprintf("-c %d", cfg.count) // what ended the capture, if not a signal or a failure
 	summary := func() error {
 		if !summarized {
 			summarized = true
-			printSummary(stderr, capture, cfg.verbose)
+			printSummary(stderr, capture, end, cfg.verbose)
 		}
 		return nil
 	}
@@ -108,8 +109,11 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	testHook("capturing")
 	runErr := capture.Run(ctx, sink, cfg.count)
 	finishErr := finish()
-	if errors.Is(runErr, writer.ErrDone) && !cfg.quiet {
-		fmt.Fprintf(stderr, "lwtdump: file limit reached: %d files\n", cfg.rotate.Count)
+	if errors.Is(runErr, writer.ErrDone) {
+		end = fmt.Sprintf("the last file (-W %d)", cfg.rotate.Count)
+		if !cfg.quiet {
+			fmt.Fprintf(stderr, "lwtdump: file limit reached: %d files\n", cfg.rotate.Count)
+		}
 	}
 	summary()
 	return captureError(runErr, finishErr)

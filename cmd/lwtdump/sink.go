@@ -54,7 +54,7 @@ func openSink(cfg *captureConfig, capture *bpf.Capture, start time.Time, stdout,
 	w, err := writer.New(out, writer.Options{
 		Section:     section(cfg, start),
 		Attachments: capture.Attachments(),
-		Counters:    capture.Counters,
+		Counters:    capture.Tally,
 		Gaps:        capture.Gaps,
 		Start:       start,
 		Unbuffered:  cfg.unbuffered,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 )
 
 // announce says on stderr where the capture is attached, and warns of -G
@@ -19,25 +20,33 @@ func announce(stderr io.Writer, cfg *captureConfig, capture *bpf.Capture) {
 	}
 }
 
-// printSummary prints the tcpdump-style summary line on stderr, which with
-// a filter expression also says how many packets the expression rejected;
-// verbose adds the counters of each attachment and the losses of each
-// CPU's buffer.
-func printSummary(stderr io.Writer, capture *bpf.Capture, verbose bool) {
-	var dropped, filtered uint64
+// printSummary prints the tcpdump-style summary line on stderr: the
+// packets written ("captured") and dropped by the kernel's buffer, then,
+// when there are any, those the filter expression rejected (always said
+// with one), those lost to a failed write, those seen after the end (end
+// says which: "-c 100", "the last file") and the gaps of the routes. With what the hooks saw, these add up: see
+// sample.Counters. verbose adds them for each attachment, and the losses of
+// each CPU's perf buffer.
+func printSummary(stderr io.Writer, capture *bpf.Capture, end string, verbose bool) {
+	var total sample.Counters
 	hasFilter := false
 	r := capture.Reader()
 	for i, a := range capture.Attachments() {
 		hasFilter = hasFilter || a.Filter != ""
-		c, err := capture.Counters(uint32(i))
+		c, err := capture.Tally(uint32(i))
 		if err != nil {
 			fmt.Fprintf(stderr, "lwtdump: %v\n", err)
 			continue
 		}
-		dropped += c.Dropped
-		filtered += c.Filtered
+		total.Seen += c.Seen
+		total.Written += c.Written
+		total.Dropped += c.Dropped
+		total.Filtered += c.Filtered
+		total.Unwritten += c.Unwritten
+		total.AfterEnd += c.AfterEnd
 		if verbose {
-			fmt.Fprintf(stderr, "lwtdump: %s: %d seen, %d dropped, %d filtered\n", a.Name(), c.Seen, c.Dropped, c.Filtered)
+			fmt.Fprintf(stderr, "lwtdump: %s: %d seen: %d written, %d dropped, %d filtered, %d lost to a failed write, %d seen after the end\n",
+				a.Name(), c.Seen, c.Written, c.Dropped, c.Filtered, c.Unwritten, c.AfterEnd)
 		}
 	}
 	if verbose {
@@ -46,9 +55,18 @@ func printSummary(stderr io.Writer, capture *bpf.Capture, verbose bool) {
 		}
 		fmt.Fprintf(stderr, "lwtdump: malformed samples: %d\n", r.Malformed())
 	}
-	line := fmt.Sprintf("%d packets captured, %d dropped", r.Written(), dropped)
+	line := fmt.Sprintf("%d packets captured, %d dropped", total.Written, total.Dropped)
 	if hasFilter {
-		line += fmt.Sprintf(", %d filtered", filtered)
+		line += fmt.Sprintf(", %d filtered", total.Filtered)
+	}
+	if total.Unwritten > 0 {
+		line += fmt.Sprintf(", %d lost to a failed write", total.Unwritten)
+	}
+	if total.AfterEnd > 0 {
+		line += fmt.Sprintf(", %d seen after %s", total.AfterEnd, end)
+	}
+	if m := r.Malformed(); m > 0 {
+		line += fmt.Sprintf(", %d malformed", m)
 	}
 	line += gapSummary(capture.RouteGaps(), time.Now())
 	fmt.Fprintln(stderr, line)
