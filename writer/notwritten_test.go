@@ -156,3 +156,52 @@ func TestStatisticsAfterFailedWrite(t *testing.T) {
 		})
 	}
 }
+
+// lastOutput is a scriptedOutput whose current file is its last one.
+type lastOutput struct{ scriptedOutput }
+
+func (*lastOutput) Last() bool { return true }
+
+// When the rollover of a LastOutput's last file is due, the Writer returns
+// ErrDone and leaves the section open; Close ends it with the statistics
+// as they are then (the capture stopped), and later calls get ErrDone.
+func TestLastFileEndsAtClose(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark is not installed (make deps installs it)")
+	}
+	out := &lastOutput{scriptedOutput{rollAt: 2}}
+	seen := uint64(1)
+	counters := func(uint32) (sample.Counters, error) {
+		return sample.Counters{Seen: seen, AfterEnd: seen - 1}, nil
+	}
+	w, err := New(out, Options{Section: testSection, Attachments: testAttachments[:1], Counters: counters, Now: fixedNow(2e18)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := testSamples()[0]
+	if err := w.WriteSample(&s); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteSample(&s); !errors.Is(err, ErrDone) || !errors.Is(err, sample.ErrDone) {
+		t.Fatalf("at the last file's rollover: %v, want ErrDone", err)
+	}
+	seen = 4 // the hook saw three more before it was detached
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := w.WriteSample(&s); !errors.Is(err, ErrDone) {
+		t.Fatalf("after Close: %v, want ErrDone", err)
+	}
+	path := filepath.Join(t.TempDir(), "f.pcapng")
+	if err := os.WriteFile(path, out.data.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := exec.Command("tshark", "-r", path, "-X", "read_format:MIME Files Format", "-T", "fields",
+		"-e", "pcapng.options.option.data.interface.received", "-e", "pcapng.options.option.data.interface.delivered_to_user").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(got)) != "4\t1" || !slices.Equal(isbComments(t, path)[0], []string{"not written packets=3: " + reasonAfterEnd}) {
+		t.Errorf("statistics: received and delivered %q, comments %q; want 4, 1 and 3 seen after the end", got, isbComments(t, path)[0])
+	}
+}

@@ -40,7 +40,8 @@ type Output interface {
 }
 
 // ErrDone is returned by an Output's Rollover when its last file is
-// complete, and then by the Writer. It wraps sample.ErrDone: a capture that
+// complete, and then by the Writer; also by the Writer when a rollover of a
+// LastOutput's last file is due. It wraps sample.ErrDone: a capture that
 // meets it ends normally.
 var ErrDone = fmt.Errorf("last output file complete: %w", sample.ErrDone)
 
@@ -128,6 +129,21 @@ type Writer struct {
 	// writeFailed is set once a Write to out failed; out then holds none
 	// of the blocks of that Write (see Close).
 	writeFailed bool
+	// lastOpen is set when the last file's rollover was due (see
+	// LastOutput): err is ErrDone, and Close ends the section.
+	lastOpen bool
+}
+
+// LastOutput is an Output that knows when its current file is its last
+// one, such as a Rotator's Count-th file of an Interval. When a rollover of
+// that file is due, the Writer returns ErrDone without ending the section,
+// and Close ends it: so the last file's statistics are those of the whole
+// capture, taken once the capture has stopped, rather than a moment
+// before.
+type LastOutput interface {
+	Output
+	// Last reports whether the current file is the last one.
+	Last() bool
 }
 
 // SectionStats counts the packets of one section that reached the Output.
@@ -273,6 +289,17 @@ func (w *Writer) Flush(now time.Time) error {
 // does not close the Output. After a failed write it returns that error,
 // and yet tries to end the section (see endAfterFailure).
 func (w *Writer) Close() error {
+	if w.lastOpen {
+		w.lastOpen, w.err = false, nil
+		if err := w.endSection(w.opts.Now()); err != nil {
+			return err
+		}
+		if err := w.writeOut(); err != nil {
+			return err
+		}
+		w.err = ErrDone
+		return nil
+	}
 	if w.err != nil {
 		w.endAfterFailure()
 		return w.err
@@ -286,6 +313,13 @@ func (w *Writer) Close() error {
 func (w *Writer) size() int64 { return w.section + int64(len(w.buf)) }
 
 func (w *Writer) rollover() error {
+	if l, ok := w.out.(LastOutput); ok && l.Last() {
+		if err := w.writeOut(); err != nil {
+			return err
+		}
+		w.err, w.lastOpen = ErrDone, true
+		return ErrDone
+	}
 	if err := w.endSection(w.opts.Now()); err != nil {
 		return err
 	}

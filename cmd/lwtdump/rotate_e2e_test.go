@@ -128,13 +128,8 @@ func merge(t *testing.T, files []string) []int {
 // summary reads "N packets captured, M dropped" from lwtdump's stderr.
 func summary(t *testing.T, stderr string) (captured, dropped int) {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^(\d+) packets captured, (\d+) dropped$`).FindStringSubmatch(stderr)
-	if m == nil {
-		t.Fatalf("no summary in stderr: %s", stderr)
-	}
-	captured, _ = strconv.Atoi(m[1])
-	dropped, _ = strconv.Atoi(m[2])
-	return captured, dropped
+	s := readSummary(t, stderr)
+	return int(s.captured), int(s.dropped)
 }
 
 // -C 1 -W 3 under steady traffic: a ring of three files, each a complete
@@ -324,7 +319,10 @@ func TestRotateIdle(t *testing.T) {
 // and one line naming the error, the routes are restored, and the last file
 // ends with its last whole packet, so capinfos, tshark and pcapgo read it to
 // its end; with -C, the files finished before are complete, and no packet is
-// missing between them.
+// missing between them. The numbers add up: the summary's "captured" is
+// the packets in the files, the packets the failure lost are said (", N
+// lost to a failed write"), and when the full disk leaves room for the
+// last file's statistics blocks, they say the same numbers.
 func TestRotateDiskFull(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -348,7 +346,7 @@ func TestRotateDiskFull(t *testing.T) {
 				dir = mnt
 			}
 			out := filepath.Join(mnt, "full.pcapng")
-			p := startLwtdump(t, tb.launch(), append([]string{"-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out}, tc.args...)...)
+			p := startLwtdump(t, tb.launch(), append([]string{"-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out, "-v"}, tc.args...)...)
 			f := tb.startFlood(tb.h1, "2001:db8:20::1", 3000, "0.002", 1200)
 			code := p.wait()
 			f.stop()
@@ -396,7 +394,11 @@ func TestRotateDiskFull(t *testing.T) {
 				t.Fatal("no packet in the files")
 			}
 			requireConsecutive(t, "the files in order", all, 1)
-			t.Logf("%v after 256 KiB: files %v of %v bytes, %d packets, then: %s", tc.err, files, sizes, len(all), errLines[0])
+			a := requireAccounting(t, p.stderr.String(), paths(dir, files))
+			if a.summary.lost == 0 {
+				t.Errorf("no packet lost to the failed write: %v", a)
+			}
+			t.Logf("%v after 256 KiB: files %v of %v bytes, %d packets, then: %s; %v", tc.err, files, sizes, len(all), errLines[0], a)
 		})
 	}
 }
