@@ -88,7 +88,7 @@ func readAttachments(t *testing.T, stderr string) []attachmentTally {
 // isbRecord is an interface's statistics block as tshark reads it.
 type isbRecord struct {
 	received, dropped, accepted, delivered string // "" when absent
-	comments                                   []string
+	comments                               []string
 }
 
 // readISBs reads the statistics blocks of a file, by interface; nil when
