@@ -58,6 +58,8 @@ type Capture struct {
 	attachments []sample.Attachment
 	follow      *follower  // watches the routes while capturing
 	stateMu     sync.Mutex // guards state, changed by follow while capturing
+	sink        Sink       // the sink of Run
+	ended       bool       // Run stopped at the limit or at the sink's sample.ErrDone, not at a failure
 }
 
 // plan is one route to change: the route found in the kernel (nil when one is added).
@@ -377,9 +379,38 @@ func BadTarget(err error) bool {
 // Attachments lists the capture's attachments; a sample's Attachment indexes it.
 func (c *Capture) Attachments() []sample.Attachment { return c.attachments }
 
-// Counters reads what the kernel counted for one attachment.
+// Counters reads what the kernel counted for one attachment: Seen,
+// Dropped and Filtered. It is safe to call while the capture runs, from any
+// goroutine.
 func (c *Capture) Counters(attachment uint32) (sample.Counters, error) {
 	return c.coll.Counters(attachment)
+}
+
+// Tally is what became of one attachment's packets: the kernel's counters
+// (see Counters), and what user space counted: the packets the sink of Run
+// wrote (those it took, or as many as it delivered: see DeliveringSink);
+// those lost to its failed write (taken but not delivered, refused, and
+// read out of the buffers after it failed); and those read out after the
+// capture's end (the limit, or the sink's sample.ErrDone). Once Run has
+// returned, the routes restored, they add up (see sample.Counters). Call
+// it from the goroutine that runs Run, or once Run has returned.
+func (c *Capture) Tally(attachment uint32) (sample.Counters, error) {
+	k, err := c.coll.Counters(attachment)
+	if err != nil || c.reader == nil {
+		return k, err
+	}
+	r := c.reader
+	k.Written = r.Handed(attachment)
+	if ds, ok := c.sink.(DeliveringSink); ok {
+		k.Written = min(k.Written, ds.Delivered(attachment))
+	}
+	k.Unwritten = r.Handed(attachment) - k.Written + r.Refused(attachment)
+	if c.ended {
+		k.AfterEnd = r.Discarded(attachment)
+	} else {
+		k.Unwritten += r.Discarded(attachment)
+	}
+	return k, nil
 }
 
 // Gaps returns the gaps of an attachment: the times its route was gone.
@@ -403,9 +434,13 @@ func (c *Capture) ChownState(uid, gid int) error {
 func (c *Capture) StatePath() string { return c.state.Path() }
 
 // Run hands samples to sink until ctx ends or limit samples were written (0:
-// no limit). Then it restores the routes and drains what the hooks saw up to
-// that moment, so that seen = written + dropped holds when it returns.
+// no limit), or until the sink fails or wants no more. Then it restores the
+// routes and reads out what the hooks sent up to that moment: to the sink,
+// when ctx ended; counted and left out (see Tally), when it stopped at the
+// limit or because of the sink. So every packet seen is accounted for when
+// it returns.
 func (c *Capture) Run(ctx context.Context, sink Sink, limit uint64) error {
+	c.sink = sink
 	ctx, cancel := c.follow.context(ctx)
 	defer cancel()
 	err := c.reader.Run(ctx, sink, limit)
@@ -413,13 +448,33 @@ func (c *Capture) Run(ctx context.Context, sink Sink, limit uint64) error {
 		err = cause
 	}
 	derr := c.Detach()
-	if err == nil && len(c.changes) == 0 { // no program is left on a route
-		err = c.reader.Drain(sink, limit)
+	if len(c.changes) == 0 { // no program is left on a route: the buffers get nothing more
+		r := c.reader
+		if (err == nil || errors.Is(err, ErrRouteLost)) && !r.SinkFailed() && !r.SinkDone() {
+			err = errors.Join(err, r.Drain(sink, limit))
+		}
+		c.ended = limit > 0 && r.Written() >= limit || r.SinkDone()
+		if c.ended || r.SinkFailed() {
+			err = errors.Join(err, r.Discard())
+		}
 	}
+	return errors.Join(withoutLimit(err), derr)
+}
+
+// withoutLimit is err without ErrLimit, which is a normal end.
+func withoutLimit(err error) error {
 	if errors.Is(err, ErrLimit) {
-		err = nil
+		var rest []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				if !errors.Is(e, ErrLimit) {
+					rest = append(rest, e)
+				}
+			}
+		}
+		return errors.Join(rest...)
 	}
-	return errors.Join(err, derr)
+	return err
 }
 
 // Detach restores every route the capture changed, newest first, and

@@ -2,12 +2,15 @@ package bpf
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/lwtdump/lwtdump/bpf/filter"
 	"github.com/lwtdump/lwtdump/bpf/filter/filtertest"
 	"github.com/lwtdump/lwtdump/bpf/sample"
@@ -227,5 +230,45 @@ func BenchmarkCaptureFilter(b *testing.B) {
 			}
 			b.ReportMetric(float64(per.Nanoseconds()), "kernel-ns/packet")
 		})
+	}
+}
+
+// FilterFunction is the translation of the classic program, whole and in
+// its order, under the name of the function the capture program calls, as
+// injectFilter splices it in for every hook; it needs no privilege.
+func TestFilterFunction(t *testing.T) {
+	prog, err := filter.Compile("tcp port 443 or icmp6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := filter.ToEBPF(prog, filter.EBPFOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := FilterFunction(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fn) != len(body) || fn[0].Symbol() != filterFunc || fn[0].Source() != nil {
+		t.Fatalf("%d instructions, first %v (source %v); want %d, the first named %s without the placeholder's source line", len(fn), fn[0], fn[0].Source(), len(body), filterFunc)
+	}
+	for i := range body {
+		if fn[i].OpCode != body[i].OpCode || fn[i].Constant != body[i].Constant || fn[i].Reference() != body[i].Reference() {
+			t.Fatalf("instruction %d: %v, the translation has %v", i, fn[i], body[i])
+		}
+	}
+	spec, err := loadCapture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for hook, name := range programNames {
+		p := spec.Programs[name].Copy()
+		if err := injectFilter(p, body); err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(p.Instructions, func(ins asm.Instruction) bool { return ins.Symbol() == filterFunc })
+		if i < 0 || fmt.Sprint(p.Instructions[i+1:i+len(body)]) != fmt.Sprint(fn[1:]) {
+			t.Errorf("%s: the function spliced in differs from FilterFunction", hook)
+		}
 	}
 }

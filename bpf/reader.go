@@ -82,6 +82,22 @@ type Sink interface {
 	Flush(now time.Time) error
 }
 
+// A Sink's WriteSample or Flush error ends the capture. One that wraps
+// sample.ErrDone means that the sink wants no more samples (its last file
+// is complete): a normal end, as at a Run's limit. Any other is a failure:
+// the sample given then is lost, and so are those still in the buffers.
+
+// DeliveringSink is a Sink that may hold samples before they reach its
+// output (package writer's Writer holds a buffer of them), and lose them
+// when a write to its output fails. It tells how many of an attachment's
+// samples reached its output or are held to be written; Capture.Tally
+// counts the others it took as lost to a failed write. A Sink that is not
+// a DeliveringSink is taken to have written every sample it took.
+type DeliveringSink interface {
+	Sink
+	Delivered(attachment uint32) uint64
+}
+
 // transport is what a Reader reads records from: the BPF ring buffer
 // (ring.go) or the perf event array (perf.go).
 type transport interface {
@@ -101,13 +117,19 @@ type transport interface {
 
 // Reader reads the samples of every attachment of a Collection.
 type Reader struct {
-	t         transport
-	sample    sample.Sample
-	clock     Clock
-	interval  time.Duration
-	written   uint64
-	lost      []uint64 // per CPU
-	malformed uint64
+	t        transport
+	sample   sample.Sample
+	clock    Clock
+	interval time.Duration
+	written  uint64
+	// Per attachment (the capture program's attachment numbers are below
+	// MaxAttachments): the samples the sink took, those it refused (its
+	// WriteSample failed), and those Discard read out or the sink did not
+	// want (after its sample.ErrDone).
+	handed, refused, discarded [MaxAttachments]uint64
+	sinkFailed, sinkDone       bool     // the sink returned an error; one that wraps sample.ErrDone
+	lost                       []uint64 // per CPU
+	malformed                  uint64
 }
 
 // NewReader opens the buffers of the collection's transport.
@@ -138,6 +160,42 @@ func (r *Reader) Close() error { return r.t.close() }
 
 // Written is the number of samples handed to a sink.
 func (r *Reader) Written() uint64 { return r.written }
+
+// Handed is the number of an attachment's samples handed to a sink (that
+// its WriteSample took without an error).
+func (r *Reader) Handed(attachment uint32) uint64 {
+	if attachment >= MaxAttachments {
+		return 0
+	}
+	return r.handed[attachment]
+}
+
+// Refused is the number of an attachment's samples given to a sink whose
+// WriteSample failed.
+func (r *Reader) Refused(attachment uint32) uint64 {
+	if attachment >= MaxAttachments {
+		return 0
+	}
+	return r.refused[attachment]
+}
+
+// Discarded is the number of an attachment's samples that Discard read out
+// of the buffers, and that a sink did not want (WriteSample's error wrapped
+// sample.ErrDone).
+func (r *Reader) Discarded(attachment uint32) uint64 {
+	if attachment >= MaxAttachments {
+		return 0
+	}
+	return r.discarded[attachment]
+}
+
+// SinkFailed reports whether a sink failed (an error not wrapping
+// sample.ErrDone), which ends Run.
+func (r *Reader) SinkFailed() bool { return r.sinkFailed }
+
+// SinkDone reports whether a sink wanted no more samples (an error wrapping
+// sample.ErrDone), which ends Run.
+func (r *Reader) SinkDone() bool { return r.sinkDone }
 
 // Lost is the number of samples the kernel reported lost because a perf
 // buffer was full (it matches the sum of the attachments' Dropped
@@ -187,6 +245,43 @@ func (r *Reader) Drain(sink Sink, limit uint64) error {
 	return r.readUntilDeadline(sink, limit, time.Time{})
 }
 
+// Discard reads every sample still in the buffers, without waiting for
+// more, and counts it by attachment (Discarded) instead of handing it to a
+// sink. Call it after the programs are detached when the capture has
+// stopped before the buffers were empty: at its count, or because its sink
+// failed; so that every sample the hooks sent is accounted for.
+func (r *Reader) Discard() error {
+	r.t.setDeadline(time.Now())
+	for {
+		raw, lost, cpu, err := r.t.next()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read samples: %w", err)
+		}
+		if lost > 0 {
+			r.addLost(cpu, lost)
+			continue
+		}
+		if err := Decode(raw, r.clock, &r.sample); err != nil {
+			r.malformed++
+			continue
+		}
+		if a := r.sample.Attachment; a < MaxAttachments {
+			r.discarded[a]++
+		}
+	}
+}
+
+// addLost counts lost samples of a CPU's buffer.
+func (r *Reader) addLost(cpu int, lost uint64) {
+	for len(r.lost) <= cpu {
+		r.lost = append(r.lost, 0)
+	}
+	r.lost[cpu] += lost
+}
+
 // checkEvery is how many records readUntilDeadline reads between two looks
 // at the clock.
 const checkEvery = 64
@@ -201,7 +296,7 @@ func (r *Reader) readUntilDeadline(sink Sink, limit uint64, flushBy time.Time) e
 		if n%checkEvery == 0 && !flushBy.IsZero() {
 			if now := time.Now(); now.After(flushBy) {
 				r.clock = NewClock() // the flush tick's resync, as below
-				return sink.Flush(now)
+				return r.sinkErr(sink.Flush(now))
 			}
 		}
 		raw, lost, cpu, err := r.t.next()
@@ -210,16 +305,13 @@ func (r *Reader) readUntilDeadline(sink Sink, limit uint64, flushBy time.Time) e
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			r.clock = NewClock()
-			return sink.Flush(time.Now())
+			return r.sinkErr(sink.Flush(time.Now()))
 		}
 		if err != nil {
 			return fmt.Errorf("read samples: %w", err)
 		}
 		if lost > 0 {
-			for len(r.lost) <= cpu {
-				r.lost = append(r.lost, 0)
-			}
-			r.lost[cpu] += lost
+			r.addLost(cpu, lost)
 			continue
 		}
 		if err := Decode(raw, r.clock, &r.sample); err != nil {
@@ -227,16 +319,36 @@ func (r *Reader) readUntilDeadline(sink Sink, limit uint64, flushBy time.Time) e
 			continue
 		}
 		if err := sink.WriteSample(&r.sample); err != nil {
-			return err
+			if a := r.sample.Attachment; a < MaxAttachments && errors.Is(err, sample.ErrDone) {
+				r.discarded[a]++
+			} else if a < MaxAttachments {
+				r.refused[a]++
+			}
+			return r.sinkErr(err)
 		}
 		r.written++
+		if a := r.sample.Attachment; a < MaxAttachments {
+			r.handed[a]++
+		}
 		if limit > 0 && r.written >= limit {
 			if err := sink.Flush(time.Now()); err != nil {
-				return err
+				return r.sinkErr(err)
 			}
 			return ErrLimit
 		}
 	}
+}
+
+// sinkErr notes that the sink failed or is done, when err is not nil, and
+// returns it.
+func (r *Reader) sinkErr(err error) error {
+	switch {
+	case errors.Is(err, sample.ErrDone):
+		r.sinkDone = true
+	case err != nil:
+		r.sinkFailed = true
+	}
+	return err
 }
 
 // possibleCPUs is the number of CPUs the kernel may bring online.

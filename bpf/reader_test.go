@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -67,16 +69,22 @@ type fakeSink struct {
 	cost      time.Duration
 	failWrite int
 	failFlush int
+	doneWrite int      // this sample's WriteSample returns an error wrapping sample.ErrDone
 	written   []uint32 // the samples' attachments, in order
 	flushes   []flushAt
 }
 
 var errWrite, errFlush, errRead = errors.New("write failed"), errors.New("flush failed"), errors.New("read failed")
 
+var errDone = fmt.Errorf("last file complete: %w", sample.ErrDone)
+
 func (s *fakeSink) WriteSample(smp *sample.Sample) error {
 	time.Sleep(s.cost)
 	if len(s.written)+1 == s.failWrite {
 		return errWrite
+	}
+	if len(s.written)+1 == s.doneWrite {
+		return errDone
 	}
 	s.written = append(s.written, smp.Attachment)
 	return nil
@@ -116,16 +124,24 @@ func TestReaderLoop(t *testing.T) {
 		cost      time.Duration // of each sample in the sink
 		failWrite int
 		failFlush int
+		doneWrite int
 		run       time.Duration // Run until the context ends after run; 0: no Run
 		limit     uint64
 		drain     bool          // then Drain,
 		pause     time.Duration // this long after Run
+		discard   bool          // then Discard
 
 		wantRun, wantDrain error
 		wantWritten        []uint32
 		wantFlushes        []flushAt
 		wantLost           []uint64
 		wantMalformed      uint64
+		// The attachments of the samples refused (a WriteSample failed)
+		// and discarded (by Discard, or not wanted by the sink); and
+		// whether the sink failed, or was done.
+		wantRefused, wantDiscarded []uint32
+		wantSinkFailed             bool
+		wantSinkDone               bool
 	}{{
 		name:        "idle: a flush at every deadline",
 		run:         250 * ms,
@@ -187,18 +203,52 @@ func TestReaderLoop(t *testing.T) {
 		wantFlushes:   []flushAt{{0, 2}},
 		wantMalformed: 2,
 	}, {
-		name:        "a sink error ends Run",
-		records:     samples(0, 0, 3),
-		failWrite:   2,
-		run:         time.Second,
-		wantRun:     errWrite,
-		wantWritten: seq(1),
+		name:           "a sink error ends Run",
+		records:        samples(0, 0, 3),
+		failWrite:      2,
+		run:            time.Second,
+		wantRun:        errWrite,
+		wantWritten:    seq(1),
+		wantRefused:    []uint32{1},
+		wantSinkFailed: true,
 	}, {
-		name:        "a flush error ends Run",
-		failFlush:   1,
-		run:         time.Second,
-		wantRun:     errFlush,
-		wantFlushes: []flushAt{{100 * ms, 0}},
+		name:          "the limit, then Discard reads out the rest, counted by attachment",
+		records:       samples(0, 0, 10),
+		run:           time.Second,
+		limit:         4,
+		discard:       true,
+		wantRun:       ErrLimit,
+		wantWritten:   seq(4),
+		wantFlushes:   []flushAt{{0, 4}},
+		wantDiscarded: []uint32{4, 5, 6, 7, 8, 9},
+	}, {
+		name:           "a sink error: the sample it refused is counted, Discard reads out the rest",
+		records:        samples(0, 0, 5),
+		failWrite:      2,
+		run:            time.Second,
+		discard:        true,
+		wantRun:        errWrite,
+		wantWritten:    seq(1),
+		wantRefused:    []uint32{1},
+		wantDiscarded:  []uint32{2, 3, 4},
+		wantSinkFailed: true,
+	}, {
+		name:          "a sink that wants no more: its sample and the rest are discarded",
+		records:       samples(0, 0, 5),
+		doneWrite:     3,
+		run:           time.Second,
+		discard:       true,
+		wantRun:       sample.ErrDone,
+		wantWritten:   seq(2),
+		wantDiscarded: []uint32{2, 3, 4},
+		wantSinkDone:  true,
+	}, {
+		name:           "a flush error ends Run",
+		failFlush:      1,
+		run:            time.Second,
+		wantRun:        errFlush,
+		wantFlushes:    []flushAt{{100 * ms, 0}},
+		wantSinkFailed: true,
 	}, {
 		name:        "a read error ends Run",
 		records:     append(samples(0, 0, 1), fakeRecord{at: 10 * ms, err: errRead}),
@@ -216,7 +266,7 @@ func TestReaderLoop(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
 				tr := &fakeTransport{start: start, records: tc.records}
-				sink := &fakeSink{start: start, cost: tc.cost, failWrite: tc.failWrite, failFlush: tc.failFlush}
+				sink := &fakeSink{start: start, cost: tc.cost, failWrite: tc.failWrite, failFlush: tc.failFlush, doneWrite: tc.doneWrite}
 				r := newReader(tr, DefaultFlushInterval)
 				if tc.run > 0 {
 					ctx, cancel := context.WithTimeout(t.Context(), tc.run)
@@ -231,8 +281,25 @@ func TestReaderLoop(t *testing.T) {
 						t.Errorf("Drain: %v, want %v", err, tc.wantDrain)
 					}
 				}
+				if tc.discard {
+					if err := r.Discard(); err != nil {
+						t.Errorf("Discard: %v", err)
+					}
+				}
 				if !reflect.DeepEqual(sink.written, tc.wantWritten) || r.Written() != uint64(len(tc.wantWritten)) {
 					t.Errorf("written %v (Written %d), want %v", sink.written, r.Written(), tc.wantWritten)
+				}
+				for a := range uint32(MaxAttachments + 1) {
+					count := func(as []uint32) uint64 {
+						return uint64(len(slices.DeleteFunc(slices.Clone(as), func(x uint32) bool { return x != a })))
+					}
+					if a < MaxAttachments && (r.Handed(a) != count(tc.wantWritten) || r.Refused(a) != count(tc.wantRefused) || r.Discarded(a) != count(tc.wantDiscarded)) {
+						t.Errorf("attachment %d: handed %d, refused %d, discarded %d; want %d, %d, %d", a, r.Handed(a), r.Refused(a), r.Discarded(a),
+							count(tc.wantWritten), count(tc.wantRefused), count(tc.wantDiscarded))
+					}
+				}
+				if r.SinkFailed() != tc.wantSinkFailed || r.SinkDone() != tc.wantSinkDone {
+					t.Errorf("sink failed %v, done %v; want %v, %v", r.SinkFailed(), r.SinkDone(), tc.wantSinkFailed, tc.wantSinkDone)
 				}
 				if !reflect.DeepEqual(sink.flushes, tc.wantFlushes) {
 					t.Errorf("flushes %v, want %v", sink.flushes, tc.wantFlushes)

@@ -239,6 +239,19 @@ func (r *Rotator) Write(p []byte) (int, error) {
 	return 0, err
 }
 
+// Last reports whether the current file is the last one: the Count-th of
+// an Interval without a SizeLimit, which Rollover would finish and then
+// return ErrDone.
+func (r *Rotator) Last() bool {
+	o := &r.opts
+	return r.f != nil && o.Count > 0 && o.SizeLimit == 0 && o.Interval > 0 && r.finished+1 >= o.Count
+}
+
+// UndoesFailedWrites reports whether a failed Write leaves the current
+// file as it was before: a regular file, which Write cuts back, and not a
+// device or a fifo.
+func (r *Rotator) UndoesFailedWrites() bool { return r.f != nil && !r.special }
+
 // cut truncates the current file back to its last complete write.
 func (r *Rotator) cut() error {
 	if err := r.f.Truncate(r.size); err != nil {

@@ -678,3 +678,48 @@ func BenchmarkSHA256(b *testing.B) {
 		h.Write(buf)
 	}
 }
+
+// Last is true for the file after which Rollover returns ErrDone, and only
+// for it: the Count-th file of an Interval without a SizeLimit.
+func TestLast(t *testing.T) {
+	d := t.TempDir()
+	for _, tc := range []struct {
+		opts Options
+		want []bool // Last of each file, until ErrDone or the fourth
+	}{
+		{Options{Path: filepath.Join(d, "g-%s-%N"), Interval: time.Second, Count: 3}, []bool{false, false, true}},
+		{Options{Path: filepath.Join(d, "g1-%s"), Interval: time.Second, Count: 1}, []bool{true}},
+		{Options{Path: filepath.Join(d, "g-nocount-%s"), Interval: time.Second}, []bool{false, false, false, false}},
+		{Options{Path: filepath.Join(d, "c"), SizeLimit: 10, Count: 2}, []bool{false, false, false, false}},
+		{Options{Path: filepath.Join(d, "gc-%s"), Interval: time.Second, SizeLimit: 10, Count: 2}, []bool{false, false, false, false}},
+	} {
+		clk := newClock()
+		tc.opts.Path = strings.ReplaceAll(tc.opts.Path, "%N", "")
+		tc.opts.Clock = clk.Now
+		r, err := New(tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []bool
+		for range 4 {
+			got = append(got, r.Last())
+			if _, err := r.Write([]byte("x")); err != nil { // an empty file is removed, not finished
+				t.Fatal(err)
+			}
+			clk.Advance(time.Second)
+			r.RolloverDue(clk.Now(), 0)
+			if err := r.Rollover(); errors.Is(err, ErrDone) {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: Last %v, want %v", tc.opts, got, tc.want)
+		}
+		r.Close()
+		if r.Last() {
+			t.Errorf("%+v: Last after Close", tc.opts)
+		}
+	}
+}

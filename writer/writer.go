@@ -40,8 +40,11 @@ type Output interface {
 	Rollover() error
 }
 
-// ErrDone is returned by an Output's Rollover when its last file is complete.
-var ErrDone = errors.New("last output file complete")
+// ErrDone is returned by an Output's Rollover when its last file is
+// complete, and then by the Writer; also by the Writer when a rollover of a
+// LastOutput's last file is due. It wraps sample.ErrDone: a capture that
+// meets it ends normally.
+var ErrDone = fmt.Errorf("last output file complete: %w", sample.ErrDone)
 
 // Stream is an Output that never rolls over: a pipe, stdout, or a single file.
 func Stream(w io.Writer) Output { return stream{w} }
@@ -109,9 +112,11 @@ type attachment struct {
 	// other is the interface, of link type RAW, of the attachment's packets
 	// of another IP version, added on the first one: never, as the kernel
 	// routes packets; -1 until then.
-	other     int
-	delivered uint64 // packets written, over all sections
-	bytes     uint64 // their captured bytes
+	other int
+	// The attachment's packets, over all sections: handed to the Output,
+	// and held in buf (lost if the Write fails).
+	written, pending           uint64
+	writtenBytes, pendingBytes uint64 // their captured bytes
 	// The comment of the attachment's last packet, and what it was made of:
 	// consecutive packets of an attachment mostly share it.
 	comment    []byte
@@ -122,10 +127,12 @@ type attachment struct {
 // for an attachment's packets of another IP version, or the one interface
 // of Options.OneInterface.
 type iface struct {
-	desc      pcapgo.NgInterface
-	att       int    // the attachment whose counters its statistics give; -1 for all of them
-	other     bool   // the RAW interface of an attachment's packets of another IP version
-	delivered uint64 // packets written, over all sections
+	desc  pcapgo.NgInterface
+	att   int  // the attachment whose counters its statistics give; -1 for all of them
+	other bool // the RAW interface of an attachment's packets of another IP version
+	// The interface's packets, over all sections: handed to the Output,
+	// and held in buf (lost if the Write fails).
+	written, pending uint64
 }
 
 // commentKey is what of a sample goes into its comment besides the
@@ -154,6 +161,24 @@ type Writer struct {
 	malformed uint64
 	stats     SectionStats // of the current section: packets handed to out
 	pending   SectionStats // packets in buf, not yet handed to out
+	// writeFailed is set once a Write to out failed; out then holds none
+	// of the blocks of that Write (see Close).
+	writeFailed bool
+	// lastOpen is set when the last file's rollover was due (see
+	// LastOutput): err is ErrDone, and Close ends the section.
+	lastOpen bool
+}
+
+// LastOutput is an Output that knows when its current file is its last
+// one, such as a Rotator's Count-th file of an Interval. When a rollover of
+// that file is due, the Writer returns ErrDone without ending the section,
+// and Close ends it: so the last file's statistics are those of the whole
+// capture, taken once the capture has stopped, rather than a moment
+// before.
+type LastOutput interface {
+	Output
+	// Last reports whether the current file is the last one.
+	Last() bool
 }
 
 // SectionStats counts the packets of one section that reached the Output.
@@ -251,12 +276,16 @@ func (w *Writer) SectionStats() SectionStats { return w.stats }
 // Malformed is the number of samples skipped because they named no interface.
 func (w *Writer) Malformed() uint64 { return w.malformed }
 
-// Delivered is the number of packets written for an attachment.
+// Delivered is the number of packets written for an attachment: handed to
+// the Output, or held to be written with the next blocks. Those held when
+// a Write fails are lost, and no longer counted; so are those given after,
+// and the one whose WriteSample returns an error.
 func (w *Writer) Delivered(attachment uint32) uint64 {
 	if int(attachment) >= len(w.atts) {
 		return 0
 	}
-	return w.atts[attachment].delivered
+	a := &w.atts[attachment]
+	return a.written + a.pending
 }
 
 // DeliveredBytes is the number of captured bytes (the packet data, as
@@ -265,7 +294,8 @@ func (w *Writer) DeliveredBytes(attachment uint32) uint64 {
 	if int(attachment) >= len(w.atts) {
 		return 0
 	}
-	return w.atts[attachment].bytes
+	a := &w.atts[attachment]
+	return a.writtenBytes + a.pendingBytes
 }
 
 // WriteSample encodes one sample as an Enhanced Packet Block on its
@@ -299,9 +329,9 @@ func (w *Writer) WriteSample(s *sample.Sample) error {
 		a.commentKey = key
 	}
 	w.buf = appendEPB(w.buf, id, s.Time, s.OrigLen, s.Data, a.comment, a.flags)
-	a.delivered++
-	a.bytes += uint64(len(s.Data))
-	w.ifaces[id].delivered++
+	a.pending++
+	a.pendingBytes += uint64(len(s.Data))
+	w.ifaces[id].pending++
 	w.pending.add(s.Time)
 	if w.opts.Unbuffered || len(w.buf) >= w.opts.BufferSize {
 		return w.writeOut()
@@ -322,9 +352,22 @@ func (w *Writer) Flush(now time.Time) error {
 }
 
 // Close ends the section with its statistics and writes everything out. It
-// does not close the Output.
+// does not close the Output. After a failed write it returns that error,
+// and yet tries to end the section (see endAfterFailure).
 func (w *Writer) Close() error {
+	if w.lastOpen {
+		w.lastOpen, w.err = false, nil
+		if err := w.endSection(w.opts.Now()); err != nil {
+			return err
+		}
+		if err := w.writeOut(); err != nil {
+			return err
+		}
+		w.err = ErrDone
+		return nil
+	}
 	if w.err != nil {
+		w.endAfterFailure()
 		return w.err
 	}
 	if err := w.endSection(w.opts.Now()); err != nil {
@@ -336,6 +379,13 @@ func (w *Writer) Close() error {
 func (w *Writer) size() int64 { return w.section + int64(len(w.buf)) }
 
 func (w *Writer) rollover() error {
+	if l, ok := w.out.(LastOutput); ok && l.Last() {
+		if err := w.writeOut(); err != nil {
+			return err
+		}
+		w.err, w.lastOpen = ErrDone, true
+		return ErrDone
+	}
 	if err := w.endSection(w.opts.Now()); err != nil {
 		return err
 	}
@@ -375,14 +425,61 @@ func (w *Writer) writeOut() error {
 		return nil
 	}
 	if err := writeBlocks(w.out, w.buf); err != nil {
-		w.err = err
+		w.err, w.writeFailed = err, true
+		w.buf = w.buf[:0]
+		for i := range w.ifaces {
+			w.ifaces[i].pending = 0
+		}
+		for i := range w.atts {
+			w.atts[i].pending, w.atts[i].pendingBytes = 0, 0
+		}
+		w.pending = SectionStats{}
 		return err
 	}
 	w.section += int64(len(w.buf))
 	w.buf = w.buf[:0]
+	for i := range w.ifaces {
+		w.ifaces[i].written += w.ifaces[i].pending
+		w.ifaces[i].pending = 0
+	}
+	for i := range w.atts {
+		a := &w.atts[i]
+		a.written, a.writtenBytes = a.written+a.pending, a.writtenBytes+a.pendingBytes
+		a.pending, a.pendingBytes = 0, 0
+	}
 	w.stats.merge(w.pending)
 	w.pending = SectionStats{}
 	return nil
+}
+
+// UndoingOutput is an Output whose failed Write leaves nothing of what it
+// was given, as a Rotator writing a regular file does (it cuts the file
+// back), so that what it holds still ends with a whole block.
+type UndoingOutput interface {
+	Output
+	// UndoesFailedWrites reports whether a failed Write is undone.
+	UndoesFailedWrites() bool
+}
+
+// endAfterFailure tries, once a Write to the Output has failed, to end the
+// section with its statistics all the same, so that the file itself says
+// how many packets the failure lost: it can when the Output undoes a failed
+// write (an UndoingOutput), so that the file ends with a whole block, when
+// the section's header reached the Output, and when the Output has room
+// for a few more bytes (a full disk often has some left in the file's last
+// page; a failing one has none). Its own failure is not reported: the
+// first one was.
+func (w *Writer) endAfterFailure() {
+	u, ok := w.out.(UndoingOutput)
+	if !w.writeFailed || !ok || !u.UndoesFailedWrites() || w.section == 0 {
+		return
+	}
+	w.writeFailed = false // once
+	w.buf = w.buf[:0]
+	if w.endSection(w.opts.Now()) == nil && writeBlocks(w.out, w.buf) == nil {
+		w.section += int64(len(w.buf))
+	}
+	w.buf = w.buf[:0]
 }
 
 // beginSection appends a Section Header Block and one Interface Description
@@ -453,7 +550,7 @@ func (w *Writer) endSection(now time.Time) error {
 		st := Stats{
 			Time: ns, Start: w.start, End: ns,
 			Received: NoValue, Dropped: NoValue, FilterAccept: NoValue,
-			OSDropped: NoValue, Delivered: ifc.delivered,
+			OSDropped: NoValue, Delivered: ifc.written + ifc.pending,
 		}
 		switch {
 		case ifc.other:
@@ -468,6 +565,7 @@ func (w *Writer) endSection(now time.Time) error {
 			if w.opts.Gaps != nil {
 				st.Comments = sectionGaps(w.opts.Gaps(uint32(ifc.att)), w.begun, ns)
 			}
+			st.Comments = append(st.Comments, NotWrittenComments(c)...)
 		default:
 			if err := w.allCounters(&st); err != nil {
 				return w.fail(err)
@@ -508,8 +606,11 @@ func (w *Writer) allCounters(st *Stats) error {
 			st.FilterAccept += acc
 		}
 		st.Comments = append(st.Comments, AttachmentStatsComment(&a.att, &Stats{
-			Received: c.Seen, Dropped: c.Dropped, FilterAccept: acc, Delivered: a.delivered,
+			Received: c.Seen, Dropped: c.Dropped, FilterAccept: acc, Delivered: a.written + a.pending,
 		}))
+		for _, nw := range NotWrittenComments(c) {
+			st.Comments = append(st.Comments, nw+" ("+a.att.Name()+")")
+		}
 	}
 	return nil
 }

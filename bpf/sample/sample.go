@@ -7,6 +7,7 @@
 package sample
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -70,12 +71,39 @@ type Sample struct {
 	Data       []byte // the captured bytes, starting at the IP header; owned by the reader until the next read
 }
 
-// Counters are what the capture program counted for one attachment.
+// Counters are what became of one attachment's packets. The capture
+// program counts Seen, Dropped and Filtered; user space counts the rest
+// (where only the kernel's counters are read, they are 0). Each packet the
+// hook saw is counted once, so that once a capture has ended, its
+// programs detached and its buffers read out,
+//
+//	Seen = Filtered + Dropped + Written + Unwritten + AfterEnd
+//
+// but for samples that could not be decoded, which name no attachment.
+// While it runs, the difference is what is on its way through the buffers.
 type Counters struct {
 	Seen     uint64 // packets that reached the hook
 	Dropped  uint64 // packets lost before user space because the event buffer was full
 	Filtered uint64 // packets that did not match the filter expression and were not copied
+
+	// Written is the number of packets in the output: written to the
+	// file or the pipe, or printed.
+	Written uint64
+	// Unwritten is the number of packets lost to a failed write: given
+	// to the output when a write to it failed, or after (then read out of
+	// the buffers and left out).
+	Unwritten uint64
+	// AfterEnd is the number of packets the hook copied after the capture
+	// reached its end (the count of -c, the last file of -G with -W)
+	// until its program was detached: read out of the buffers and left
+	// out.
+	AfterEnd uint64
 }
+
+// ErrDone is wrapped by the error of a writer of samples that wants no
+// more, because its work is complete (such as package writer's ErrDone:
+// its last file is): the capture ends then as at its count, normally.
+var ErrDone = errors.New("no more samples wanted")
 
 // Attachment describes where one capture program runs: a route and a hook.
 // The writer names pcapng interfaces and writes packet comments from it.

@@ -83,6 +83,7 @@ func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 		Usage: "capture packets at the lightweight-tunnel hooks of Linux routes",
 		UsageText: "lwtdump -i PREFIX[@DEV][,cookie=N] [--hook in,out,xmit] [--srv6-sid SID] [-w FILE|-] [-C MB] [-G SECONDS] [-W N] [-z CMD] [-c COUNT] [-a COND]... [-s SNAPLEN] [--netns NAME] [--table N] [--metrics ADDR] [--config FILE] [-F FILE | EXPRESSION]\n" +
 			"lwtdump -r FILE|DIR... [-n] [-t...] [-v|-vv] [-A|-X] [-l] [--hook H] [--cookie N] [--route PREFIX] [-c COUNT] [-w FILE|-] [-F FILE | EXPRESSION]\n" +
+			"lwtdump -d|-dd|-ddd|--dump-ebpf [-s SNAPLEN] [-F FILE | EXPRESSION]\n" +
 			"lwtdump stats FILE... [--json]\n" +
 			"lwtdump verify DIR|FILE... [--json]\n" +
 			"lwtdump wireshark install|uninstall\n" +
@@ -97,8 +98,8 @@ func newApp(args []string, stdout, stderr io.Writer) *cli.App {
 		Flags:                     append(append(capture, readFlags()...), configFlag()),
 		Before:                    loadConfig(capture),
 		Action:                    func(c *cli.Context) error { return rootAction(c, args) },
-		Commands: []*cli.Command{statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand(), versionCommand(),
-			manCommand(), completionCommand(), reapStateCommandDef()},
+		Commands: subcommands(statsCommand(), verifyCommand(), listCommand(), cleanupCommand(), wiresharkCommand(), versionCommand(),
+			manCommand(), completionCommand(), reapStateCommandDef()),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
@@ -119,4 +120,28 @@ func versionCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// subcommands makes every command of cmds, and each of their subcommands,
+// treat a bad flag as the main command does: one line on stderr that names
+// the command, exit code 2, no help text.
+func subcommands(cmds ...*cli.Command) []*cli.Command {
+	return namedSubcommands("", cmds)
+}
+
+func namedSubcommands(parent string, cmds []*cli.Command) []*cli.Command {
+	for _, cmd := range cmds {
+		name := strings.TrimSpace(parent + " " + cmd.Name)
+		cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%s: %v (lwtdump %s --help lists its flags)", name, err, name)
+		}
+		namedSubcommands(name, cmd.Subcommands)
+	}
+	return cmds
+}
+
+// exitCodes is the paragraph of a subcommand's help that gives its exit
+// codes: 0 when ok, 1 when failed, 2 for a bad command line.
+func exitCodes(ok, failed string) string {
+	return "Exit codes: 0 " + ok + "; 1 " + failed + "; 2 a bad command line, said in one line."
 }

@@ -99,10 +99,11 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	}
 	sink, finish := svc.observe(testSink(out.sink), out, capture), sync.OnceValue(out.finish)
 	summarized := cfg.noSummary
+	end := fmt.Sprintf("-c %d", cfg.count) // what ended the capture, if not a signal or a failure
 	summary := func() error {
 		if !summarized {
 			summarized = true
-			printSummary(log, capture, cfg.verbose)
+			printSummary(log, capture, end, cfg.verbose)
 		}
 		return nil
 	}
@@ -153,6 +154,9 @@ func runCapture(parent context.Context, cfg *captureConfig, stdout, stderr io.Wr
 	runErr := capture.Run(ctx, sink, cfg.count)
 	svc.stopping(capture)
 	finishErr := finish()
+	if errors.Is(runErr, writer.ErrDone) {
+		end = fmt.Sprintf("the last file (-W %d)", cfg.rotate.Count)
+	}
 	if msg := endMessage(ctx, cfg, runErr); msg != "" && !cfg.quiet {
 		log.Event(eventlog.Info, "stop", msg, slog.String("msg", msg))
 	}

@@ -49,6 +49,8 @@ func captureFlagList() []captureFlag {
 		{&cli.BoolFlag{Name: "one-interface", Usage: "with -w: write every packet on one raw-IP interface, its route and hook in its comment, so that tcpdump reads a capture of IPv4 and IPv6 routes together"}, forCapture},
 		{&cli.BoolFlag{Name: "no-manifest", Usage: "with -w FILE: record no manifest line for the files (and spend no time hashing them)"}, forFiles},
 		{&cli.StringFlag{Name: "filter-file", Aliases: []string{"F"}, Usage: "read the filter expression from `FILE` (# starts a comment)"}, forReadToo},
+		{&cli.BoolFlag{Name: "d", Usage: "print the filter expression compiled to classic BPF as tcpdump -d -y RAW does, and exit (-dd: as a C array, -ddd: as decimal numbers); no route is touched, no privilege needed"}, forReadToo},
+		{&cli.BoolFlag{Name: "dump-ebpf", Usage: "print the eBPF function the kernel runs for the filter expression, as spliced into the capture program, and exit; no privilege needed"}, forReadToo},
 		{&cli.BoolFlag{Name: "no-follow", Usage: "end the capture (exit code 1) when another process replaces or removes a captured route, instead of following it"}, forCapture},
 		{&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics at `ADDR`/metrics: HOST:PORT, or PORT for localhost"}, forCapture},
 		{&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "how events are written on stderr: human, keyvalue (level=info event=attach ...), or auto: keyvalue on systemd's journal, human elsewhere"}, forCapture},

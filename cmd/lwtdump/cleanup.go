@@ -18,6 +18,8 @@ func cleanupCommand() *cli.Command {
 			"still carry that process's programs. Then reports routes of the namespace that still\n" +
 			"carry a gone lwtdump's programs with no state file; --strip removes those, and\n" +
 			"--recorded-only does not look for them (a service instance cleans up its own state only).",
+		Description: exitCodes("nothing left to clean up (every route restored, or none to restore)",
+			"a route left as it is: a state file that could not be replayed, or programs of a gone lwtdump without a state file (without --strip)"),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "netns", Usage: "only the network namespace `NAME`"},
 			&cli.StringFlag{Name: "state-dir", Value: route.DefaultStateDir, Usage: "where lwtdump keeps its state files (`DIR`)"},

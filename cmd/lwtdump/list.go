@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,8 @@ func listCommand() *cli.Command {
 		Name:      "list",
 		Usage:     "show every route that carries a BPF program (lwtdump's captures and others')",
 		UsageText: "lwtdump list [--netns NAME] [--state-dir DIR]",
+		Description: exitCodes("the routes listed (also when there are none)",
+			"the routes or the state files could not be read"),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "netns", Usage: "look in the network namespace `NAME`"},
 			&cli.StringFlag{Name: "state-dir", Value: route.DefaultStateDir, Usage: "where lwtdump keeps its state files (`DIR`)"},
@@ -28,6 +31,9 @@ func listAction(c *cli.Context) error {
 		return usagef("list: unexpected argument %q", c.Args().First())
 	}
 	found, err := bpf.List(c.String("netns"), c.String("state-dir"))
+	if errors.Is(err, route.ErrNoNetns) {
+		return usagef("list: %v", err)
+	}
 	if err != nil {
 		return err
 	}

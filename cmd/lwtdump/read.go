@@ -39,6 +39,9 @@ func readFlags() []cli.Flag {
 // rootAction reads captures back with -r, and captures otherwise; args is
 // the whole command line.
 func rootAction(c *cli.Context, args []string) error {
+	if c.Count("d") > 0 || c.Bool("dump-ebpf") {
+		return dumpAction(c)
+	}
 	if c.IsSet("read") {
 		return readAction(c, args)
 	}

@@ -128,13 +128,8 @@ func merge(t *testing.T, files []string) []int {
 // summary reads "N packets captured, M dropped" from lwtdump's stderr.
 func summary(t *testing.T, stderr string) (captured, dropped int) {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^(\d+) packets captured, (\d+) dropped$`).FindStringSubmatch(stderr)
-	if m == nil {
-		t.Fatalf("no summary in stderr: %s", stderr)
-	}
-	captured, _ = strconv.Atoi(m[1])
-	dropped, _ = strconv.Atoi(m[2])
-	return captured, dropped
+	s := readSummary(t, stderr)
+	return int(s.captured), int(s.dropped)
 }
 
 // -C 1 -W 3 under steady traffic: a ring of three files, each a complete
@@ -241,11 +236,13 @@ func TestRotateSizeRing(t *testing.T) {
 // -G 1 -W 3 under steady traffic: three files named by strftime, then
 // lwtdump ends by itself (exit 0, routes restored); every file complete, the
 // packets consecutive across them and exactly those the summary counts;
-// --file-mode gives their mode.
+// --file-mode gives their mode, and the manifest's, whatever the umask.
 func TestRotateTime(t *testing.T) {
 	tb := newTestbed(t)
 	before := tb.routes(tb.r1)
 	dir := t.TempDir()
+	umask := syscall.Umask(0o077) // lwtdump inherits it
+	t.Cleanup(func() { syscall.Umask(umask) })
 	p := startLwtdump(t, tb.launch(), "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(dir, "t-%Y%m%d-%H%M%S.pcapng"),
 		"-G", "1", "-W", "3", "--file-mode", "0640")
 	f := tb.startFlood(tb.h1, "2001:db8:20::1", 2000, "0.005", 56)
@@ -283,6 +280,11 @@ func TestRotateTime(t *testing.T) {
 	if len(all) == 0 || len(all) != captured || dropped != 0 {
 		t.Fatalf("%d packets in the files; summary %d captured, %d dropped", len(all), captured, dropped)
 	}
+	if fi, err := os.Stat(manifest.Path(dir)); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o640 {
+		t.Errorf("%s: mode %v, want 0640 under umask 077", manifest.Name, fi.Mode().Perm())
+	}
 	requireConsecutive(t, "files in name order", all, all[0])
 	requireConsecutive(t, "mergecap of the files", merge(t, files), all[0])
 	t.Logf("%d requests sent, %d captured in 3 files: %v", sent, captured, files)
@@ -317,7 +319,10 @@ func TestRotateIdle(t *testing.T) {
 // and one line naming the error, the routes are restored, and the last file
 // ends with its last whole packet, so capinfos, tshark and pcapgo read it to
 // its end; with -C, the files finished before are complete, and no packet is
-// missing between them.
+// missing between them. The numbers add up: the summary's "captured" is
+// the packets in the files, the packets the failure lost are said (", N
+// lost to a failed write"), and when the full disk leaves room for the
+// last file's statistics blocks, they say the same numbers.
 func TestRotateDiskFull(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -341,7 +346,7 @@ func TestRotateDiskFull(t *testing.T) {
 				dir = mnt
 			}
 			out := filepath.Join(mnt, "full.pcapng")
-			p := startLwtdump(t, tb.launch(), append([]string{"-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out}, tc.args...)...)
+			p := startLwtdump(t, tb.launch(), append([]string{"-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", out, "-v"}, tc.args...)...)
 			f := tb.startFlood(tb.h1, "2001:db8:20::1", 3000, "0.002", 1200)
 			code := p.wait()
 			f.stop()
@@ -389,7 +394,11 @@ func TestRotateDiskFull(t *testing.T) {
 				t.Fatal("no packet in the files")
 			}
 			requireConsecutive(t, "the files in order", all, 1)
-			t.Logf("%v after 256 KiB: files %v of %v bytes, %d packets, then: %s", tc.err, files, sizes, len(all), errLines[0])
+			a := requireAccounting(t, p.stderr.String(), paths(dir, files))
+			if a.summary.lost == 0 {
+				t.Errorf("no packet lost to the failed write: %v", a)
+			}
+			t.Logf("%v after 256 KiB: files %v of %v bytes, %d packets, then: %s; %v", tc.err, files, sizes, len(all), errLines[0], a)
 		})
 	}
 }

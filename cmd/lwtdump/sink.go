@@ -88,7 +88,7 @@ func writerOptions(cfg *captureConfig, capture *bpf.Capture, start time.Time, ru
 	return writer.Options{
 		Section:      section(cfg, start),
 		Attachments:  capture.Attachments(),
-		Counters:     capture.Counters,
+		Counters:     capture.Tally,
 		Gaps:         capture.Gaps,
 		Start:        start,
 		Unbuffered:   cfg.unbuffered,

@@ -12,8 +12,10 @@ func statsCommand() *cli.Command {
 		Name:      "stats",
 		Usage:     "per interface (attachment) of captures: packets, bytes, first and last time stamp, drops, hooks and cookies",
 		ArgsUsage: "FILE...",
-		Flags:     []cli.Flag{jsonFlag("a table")},
-		Action:    statsAction,
+		Description: exitCodes("the statistics printed",
+			"a file that could not be read whole (said on stderr; the packets read are counted)"),
+		Flags:  []cli.Flag{jsonFlag("a table")},
+		Action: statsAction,
 	}
 }
 

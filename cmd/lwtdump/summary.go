@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf"
+	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/lwtdump/lwtdump/cmd/internal/eventlog"
 	"github.com/lwtdump/lwtdump/writer"
 )
@@ -47,26 +48,35 @@ func detached(log *eventlog.Logger, capture *bpf.Capture, written func(uint32) (
 	}
 }
 
-// printSummary says the tcpdump-style summary line, which with a filter
-// expression also says how many packets the expression rejected; verbose
-// adds the counters of each attachment and the losses of each CPU's
-// buffer.
-func printSummary(log *eventlog.Logger, capture *bpf.Capture, verbose bool) {
-	var dropped, filtered uint64
+// printSummary says the tcpdump-style summary line: the packets written
+// ("captured") and dropped by the kernel's buffer, then, when there are
+// any, those the filter expression rejected (always said with one), those
+// lost to a failed write, those seen after the end (end says which: "-c
+// 100", "the last file") and the gaps of the routes. With what the hooks
+// saw, these add up: see sample.Counters. verbose adds them for each
+// attachment, and the losses of each CPU's perf buffer.
+func printSummary(log *eventlog.Logger, capture *bpf.Capture, end string, verbose bool) {
+	var total sample.Counters
 	hasFilter := false
 	r := capture.Reader()
 	for i, a := range capture.Attachments() {
 		hasFilter = hasFilter || a.Filter != ""
-		c, err := capture.Counters(uint32(i))
+		c, err := capture.Tally(uint32(i))
 		if err != nil {
 			log.Event(eventlog.Error, "error", err.Error(), slog.String("msg", err.Error()))
 			continue
 		}
-		dropped += c.Dropped
-		filtered += c.Filtered
+		total.Seen += c.Seen
+		total.Written += c.Written
+		total.Dropped += c.Dropped
+		total.Filtered += c.Filtered
+		total.Unwritten += c.Unwritten
+		total.AfterEnd += c.AfterEnd
 		if verbose {
-			log.Event(eventlog.Info, "counters", fmt.Sprintf("%s: %d seen, %d dropped, %d filtered", a.Name(), c.Seen, c.Dropped, c.Filtered),
-				slog.String("interface", a.Name()), slog.Uint64("seen", c.Seen), slog.Uint64("dropped", c.Dropped), slog.Uint64("filtered", c.Filtered))
+			log.Event(eventlog.Info, "counters", fmt.Sprintf("%s: %d seen: %d written, %d dropped, %d filtered, %d lost to a failed write, %d seen after the end",
+				a.Name(), c.Seen, c.Written, c.Dropped, c.Filtered, c.Unwritten, c.AfterEnd),
+				slog.String("interface", a.Name()), slog.Uint64("seen", c.Seen), slog.Uint64("written", c.Written), slog.Uint64("dropped", c.Dropped),
+				slog.Uint64("filtered", c.Filtered), slog.Uint64("unwritten", c.Unwritten), slog.Uint64("after_end", c.AfterEnd))
 		}
 	}
 	if verbose {
@@ -75,11 +85,23 @@ func printSummary(log *eventlog.Logger, capture *bpf.Capture, verbose bool) {
 		}
 		log.Event(eventlog.Info, "malformed", fmt.Sprintf("malformed samples: %d", r.Malformed()), slog.Uint64("samples", r.Malformed()))
 	}
-	line := fmt.Sprintf("%d packets captured, %d dropped", r.Written(), dropped)
-	attrs := []slog.Attr{slog.Uint64("packets", r.Written()), slog.Uint64("dropped", dropped)}
+	line := fmt.Sprintf("%d packets captured, %d dropped", total.Written, total.Dropped)
+	attrs := []slog.Attr{slog.Uint64("packets", total.Written), slog.Uint64("dropped", total.Dropped)}
 	if hasFilter {
-		line += fmt.Sprintf(", %d filtered", filtered)
-		attrs = append(attrs, slog.Uint64("filtered", filtered))
+		line += fmt.Sprintf(", %d filtered", total.Filtered)
+		attrs = append(attrs, slog.Uint64("filtered", total.Filtered))
+	}
+	if total.Unwritten > 0 {
+		line += fmt.Sprintf(", %d lost to a failed write", total.Unwritten)
+		attrs = append(attrs, slog.Uint64("unwritten", total.Unwritten))
+	}
+	if total.AfterEnd > 0 {
+		line += fmt.Sprintf(", %d seen after %s", total.AfterEnd, end)
+		attrs = append(attrs, slog.Uint64("after_end", total.AfterEnd))
+	}
+	if m := r.Malformed(); m > 0 {
+		line += fmt.Sprintf(", %d malformed", m)
+		attrs = append(attrs, slog.Uint64("malformed", m))
 	}
 	line += gapSummary(capture.RouteGaps(), time.Now())
 	if n := gapCount(capture.RouteGaps()); n > 0 {

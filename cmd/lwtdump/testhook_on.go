@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -43,4 +44,13 @@ func (p *panickingSink) WriteSample(s *sample.Sample) error {
 	}
 	p.left--
 	return p.Sink.WriteSample(s)
+}
+
+// Delivered is the Delivered of the sink it wraps, if that is a
+// bpf.DeliveringSink, and otherwise what it took.
+func (p *panickingSink) Delivered(attachment uint32) uint64 {
+	if ds, ok := p.Sink.(bpf.DeliveringSink); ok {
+		return ds.Delivered(attachment)
+	}
+	return math.MaxUint64
 }

@@ -18,8 +18,10 @@ func verifyCommand() *cli.Command {
 		Name:      "verify",
 		Usage:     "check capture files against their manifest: size, SHA-256, blocks, packet count, and the chain of each run",
 		ArgsUsage: "DIR|FILE...",
-		Flags:     []cli.Flag{jsonFlag("lines")},
-		Action:    verifyAction,
+		Description: exitCodes("every file intact",
+			"a finding (a file altered, truncated, missing or not recorded, a broken chain), or a file that could not be read"),
+		Flags:  []cli.Flag{jsonFlag("lines")},
+		Action: verifyAction,
 	}
 }
 

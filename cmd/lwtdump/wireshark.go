@@ -10,18 +10,24 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// wiresharkExitCodes are the exit codes of lwtdump wireshark and its subcommands.
+var wiresharkExitCodes = exitCodes("installed or uninstalled (also when there was nothing to do)",
+	"a file that could not be written or removed, or one that is not lwtdump's and is left as it is")
+
 func wiresharkCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "wireshark",
-		Usage:     "install (or uninstall) lwtdump's dissector and extcap link in your personal Wireshark folders",
-		ArgsUsage: "install|uninstall",
+		Name:        "wireshark",
+		Usage:       "install (or uninstall) lwtdump's dissector and extcap link in your personal Wireshark folders",
+		ArgsUsage:   "install|uninstall",
+		Description: wiresharkExitCodes,
 		Action: func(c *cli.Context) error {
 			return usagef("wireshark: give install or uninstall (lwtdump wireshark install)")
 		},
 		Subcommands: []*cli.Command{
 			{
-				Name:  "install",
-				Usage: "write the dissector into the personal Lua plugin folder and link this lwtdump into the personal extcap folders of Wireshark 4.0 and of 4.2 and later",
+				Name:        "install",
+				Description: wiresharkExitCodes,
+				Usage:       "write the dissector into the personal Lua plugin folder and link this lwtdump into the personal extcap folders of Wireshark 4.0 and of 4.2 and later",
 				Action: func(c *cli.Context) error {
 					if c.Args().Present() {
 						return usagef("wireshark install: takes no arguments")
@@ -30,8 +36,9 @@ func wiresharkCommand() *cli.Command {
 				},
 			},
 			{
-				Name:  "uninstall",
-				Usage: "remove what install put: the dissector if it is lwtdump's, and the extcap links to lwtdump",
+				Name:        "uninstall",
+				Description: wiresharkExitCodes,
+				Usage:       "remove what install put: the dissector if it is lwtdump's, and the extcap links to lwtdump",
 				Action: func(c *cli.Context) error {
 					if c.Args().Present() {
 						return usagef("wireshark uninstall: takes no arguments")

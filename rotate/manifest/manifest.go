@@ -87,7 +87,8 @@ type Recorder struct {
 // which lwtdump verify does not need (it follows the manifest's order).
 const maxRecorded = 1 << 15
 
-// NewRecorder records the files of run. A manifest it creates gets mode.
+// NewRecorder records the files of run. A manifest it creates gets mode,
+// whatever the umask.
 func NewRecorder(run string, mode fs.FileMode) *Recorder {
 	return &Recorder{run: run, mode: mode, recorded: map[string]int{}, synced: map[string]bool{}}
 }
@@ -146,7 +147,10 @@ func (r *Recorder) append(dir string, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("record %s in the manifest: %w", e.File, err)
 	}
-	_, err = f.Write(line)
+	err = r.setMode(f)
+	if err == nil {
+		_, err = f.Write(line)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -165,6 +169,22 @@ func (r *Recorder) append(dir string, e Entry) error {
 	return nil
 }
 
+// setMode gives a manifest that holds no line yet, such as one just
+// created, the Recorder's mode exactly: O_CREATE applies the umask, which
+// would leave a manifest of the capture files' group (--file-mode 0640)
+// unreadable to it under umask 077. A manifest that holds lines keeps its
+// mode: other runs write into it too.
+func (r *Recorder) setMode(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() > 0 || fi.Mode().Perm() == r.mode {
+		return nil
+	}
+	return f.Chmod(r.mode)
+}
+
 // Chown creates the manifest of dir if it does not exist and gives it to
 // uid and gid, so that a capture that drops its privileges can go on
 // appending to it.
@@ -174,6 +194,9 @@ func (r *Recorder) Chown(dir string, uid, gid int) error {
 		return fmt.Errorf("create the manifest: %w", err)
 	}
 	defer f.Close()
+	if err := r.setMode(f); err != nil {
+		return fmt.Errorf("create the manifest: %w", err)
+	}
 	if err := f.Chown(uid, gid); err != nil {
 		return fmt.Errorf("give %s to uid %d: %w", Path(dir), uid, err)
 	}

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -467,5 +469,50 @@ func TestRecorderRemembersBoundedNames(t *testing.T) {
 	firstKept := fmt.Sprintf("/cap/%d", maxRecorded+5)
 	if r.recorded[last] != seq || r.recorded[firstKept] == 0 || r.recorded["/cap/ring0"] != 0 || r.recorded[fmt.Sprintf("/cap/%d", maxRecorded+4)] != 0 {
 		t.Fatalf("not the newest %d names: newest %d, first kept %d", maxRecorded, r.recorded[last], r.recorded[firstKept])
+	}
+}
+
+// A manifest the Recorder creates gets its mode exactly, whatever the
+// umask, as the capture files do (--file-mode 0640 under umask 077: the
+// analysts' group reads both); one that already holds lines keeps its own.
+func TestManifestMode(t *testing.T) {
+	old := syscall.Umask(0o077)
+	t.Cleanup(func() { syscall.Umask(old) })
+	for _, tc := range []struct {
+		name   string
+		before string      // the manifest's content before; "-" for none
+		mode   fs.FileMode // of the manifest before
+		chown  bool        // created by Chown (-Z) before the first line
+		want   fs.FileMode
+	}{
+		{name: "new", before: "-", want: 0o640},
+		{name: "new, -Z", before: "-", chown: true, want: 0o640},
+		{name: "empty", before: "", mode: 0o600, want: 0o640},
+		{name: "holds lines", before: "{}\n", mode: 0o600, want: 0o600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.before != "-" {
+				if err := os.WriteFile(Path(dir), []byte(tc.before), tc.mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec := NewRecorder("r", 0o640)
+			if tc.chown {
+				if err := rec.Chown(dir, os.Getuid(), os.Getgid()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := rec.Record(rotate.File{Name: filepath.Join(dir, "a"), SHA256: [32]byte{1}}, Contents{Seq: 1}); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(Path(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != tc.want {
+				t.Errorf("manifest mode %v, want %v", fi.Mode().Perm(), tc.want)
+			}
+		})
 	}
 }
