@@ -36,6 +36,16 @@ type RouteNotice struct {
 	Time  time.Time
 	Route string // "2001:db8:20::/48 (table 254, metric 1024)"
 	Text  string // what happened and what the capture does about it
+	// Prefix, Table and Metric are the route's, apart: the prefix as the
+	// attachments name it ("2001:db8:20::/48").
+	Prefix        string
+	Table, Metric uint32
+	// Gap is the gap of the route's attachments that this notice is the
+	// first to tell of since it opened or closed: open (End 0) when the
+	// route went, closed when the capture is back on it (a route replaced
+	// and captured again at once opens and closes one in a notice). It is
+	// nil when the notice tells of no such change.
+	Gap *sample.Gap
 }
 
 // String is the notice as one line: "12:00:01.234 route 2001:db8:20::/48
@@ -100,6 +110,9 @@ type followed struct {
 	// gaps are read by the writer's goroutine: guarded by follower.mu.
 	gaps []sample.Gap
 	open bool // the last gap is still open
+	// gapNews tells that the last gap opened or closed since a notice
+	// last carried it.
+	gapNews bool
 }
 
 // follower watches the routes of a capture, says when another process
@@ -717,7 +730,7 @@ func (f *follower) openGap(fr *followed, t time.Time) {
 		return
 	}
 	fr.gaps = append(fr.gaps, sample.Gap{Start: t.UnixNano()})
-	fr.open = true
+	fr.open, fr.gapNews = true, true
 }
 
 // setCause says what opened the current gap.
@@ -738,7 +751,7 @@ func (f *follower) closeGap(fr *followed, t time.Time, back string) time.Duratio
 	}
 	g := &fr.gaps[len(fr.gaps)-1]
 	g.End, g.Back = max(t.UnixNano(), g.Start), back
-	fr.open = false
+	fr.open, fr.gapNews = false, true
 	return time.Duration(g.End - g.Start)
 }
 
@@ -769,8 +782,18 @@ func (f *follower) routeGaps() []RouteGaps {
 	return out
 }
 
+// say tells of a route, with its gap when that opened or closed since
+// the last notice.
 func (f *follower) say(fr *followed, t time.Time, text string) {
-	f.notify(RouteNotice{Time: t, Route: fr.key.String(), Text: text})
+	n := RouteNotice{Time: t, Route: fr.key.String(), Text: text,
+		Prefix: netip.PrefixFrom(fr.key.Dst, int(fr.key.DstLen)).String(), Table: fr.key.Table, Metric: fr.key.Metric}
+	f.mu.Lock()
+	if fr.gapNews && len(fr.gaps) > 0 {
+		g := fr.gaps[len(fr.gaps)-1]
+		n.Gap, fr.gapNews = &g, false
+	}
+	f.mu.Unlock()
+	f.notify(n)
 }
 
 // describe says what a route is in the words of `ip route`: "via

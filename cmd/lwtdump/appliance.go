@@ -195,10 +195,11 @@ func fileName(out output) string {
 	return out.files.Name()
 }
 
-// captureGaps counts the gaps of an attachment. The capture does not
-// follow its routes yet, so there are none: 0 until it reports them.
-func captureGaps(*bpf.Capture) func(uint32) uint64 {
-	return func(uint32) uint64 { return 0 }
+// captureGaps counts the gaps of an attachment: the times its route was
+// removed or replaced by another process, an open one included, as the
+// capture records them for the statistics blocks and the summary.
+func captureGaps(capture *bpf.Capture) func(uint32) uint64 {
+	return func(attachment uint32) uint64 { return uint64(len(capture.Gaps(attachment))) }
 }
 
 // watchDrops says every interval, for each attachment whose drops grew,

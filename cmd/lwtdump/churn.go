@@ -11,10 +11,33 @@ import (
 )
 
 // logRouteNotice says each change another process makes to a captured
-// route, as one line, as it happens (the Logger keeps lines whole).
+// route, as one line, as it happens (the Logger keeps lines whole): in
+// key=value form the event route_changed, then the event gap when the
+// notice tells that a gap opened or closed. In human form the notice's
+// line says both.
 func logRouteNotice(log *eventlog.Logger, n bpf.RouteNotice) {
+	where := []slog.Attr{slog.String("route", n.Prefix), slog.Uint64("table", uint64(n.Table)), slog.Uint64("metric", uint64(n.Metric))}
 	log.Event(eventlog.Warning, "route_changed", n.String(),
-		slog.String("route", n.Route), slog.Time("time", n.Time), slog.String("msg", n.Text))
+		append(where, slog.Time("at", n.Time), slog.String("msg", n.Text))...)
+	g := n.Gap
+	if g == nil {
+		return
+	}
+	if g.End == 0 {
+		log.Event(eventlog.Warning, "gap", "", append(where, slog.String("state", "open"),
+			slog.String("from", gapTime(g.Start)), slog.String("cause", g.Cause))...)
+		return
+	}
+	log.Event(eventlog.Info, "gap", "", append(where, slog.String("state", "closed"),
+		slog.String("from", gapTime(g.Start)), slog.String("to", gapTime(g.End)),
+		slog.String("seconds", fmt.Sprintf("%.3f", float64(g.End-g.Start)/1e9)),
+		slog.String("cause", g.Cause), slog.String("back", g.Back))...)
+}
+
+// gapTime writes a time of a gap as the gap comments of the statistics
+// blocks do (writer.GapComment): UTC, to the nanosecond.
+func gapTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
 }
 
 // gapCount is the number of gaps of every route.

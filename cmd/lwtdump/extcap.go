@@ -43,7 +43,7 @@ const (
 // starts empty, and opens its dialog with that, which for a multicheck
 // ticks nothing whatever the values' defaults, and for a selector shows the
 // first value.
-var extcapConfig = fmt.Sprintf(`arg {number=0}{call=--interface}{display=Routes}{type=string}{required=true}{placeholder=2001:db8:20::/48}{tooltip=The routes to capture, separated by spaces: PREFIX captures the existing route, PREFIX@DEV adds one through DEV for the capture, PREFIX,cookie=N sets its cookie}
+var extcapConfig = fmt.Sprintf(`arg {number=0}{call=--interface}{display=Routes}{type=string}{required=true}{placeholder=2001:db8:20::/48}{tooltip=The routes to capture, separated by spaces: PREFIX captures the existing route, PREFIX@DEV the existing route through DEV (when there is none, it adds one for the capture only when Wireshark runs as root), PREFIX,cookie=N sets its cookie}
 arg {number=1}{call=--hook}{display=Hooks}{type=selector}{tooltip=The LWT hooks to capture at on each route: lwt_in is the route's input path, lwt_out its output path, lwt_xmit just before the device}
 value {arg=1}{value=xmit}{display=lwt_xmit}{default=true}
 value {arg=1}{value=in}{display=lwt_in}{default=false}

@@ -321,13 +321,9 @@ func TestServiceMetrics(t *testing.T) {
 		t.Errorf("stderr does not end with the summary %q:\n%s", summary, stderr)
 	}
 	// Every line of stderr is a key=value event; drops were said while they grew.
-	event := regexp.MustCompile(`^time=\S+ level=(info|warning|error) event=[a-z_]+( [a-z_]+=("[^"]*"|\S+))*$`)
 	seen := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
-		if !event.MatchString(line) {
-			t.Errorf("not a key=value event: %q", line)
-		}
-		seen[strings.Fields(line)[2]] = true
+		seen["event="+eventFields(t, line)["event"]] = true
 	}
 	for _, e := range []string{"event=manifest", "event=attach", "event=metrics", "event=ready", "event=drops", "event=detach", "event=file_finished", "event=summary"} {
 		if !seen[e] {
@@ -338,6 +334,104 @@ func TestServiceMetrics(t *testing.T) {
 		t.Errorf("drop counts:\n%s", stderr)
 	}
 	t.Logf("scraped and found in the file: written %v, dropped %v", sumWritten, sumDropped)
+}
+
+// keyValueEvent is a key=value event line: its keys, each once.
+var keyValueEvent = regexp.MustCompile(`^time=\S+ level=(info|warning|error) event=[a-z_]+( [a-z_]+=("[^"]*"|\S+))*$`)
+
+// eventFields returns the fields of a key=value line by key, and fails the
+// test if the line is not one or names a key twice.
+func eventFields(t *testing.T, line string) map[string]string {
+	t.Helper()
+	if !keyValueEvent.MatchString(line) {
+		t.Errorf("not a key=value event: %q", line)
+	}
+	f := map[string]string{}
+	for _, m := range regexp.MustCompile(`([a-z_]+)=("[^"]*"|\S+)`).FindAllStringSubmatch(line, -1) {
+		if _, twice := f[m[1]]; twice {
+			t.Errorf("%s= twice in %q", m[1], line)
+		}
+		f[m[1]] = strings.Trim(m[2], `"`)
+	}
+	return f
+}
+
+// A route deleted and added again while the metrics are scraped: the gap
+// is counted at once for each hook of the route (open, then closed, still
+// one), said as route_changed and gap events in key=value form, and the
+// same one gap is in the file's statistics blocks (the same times as the
+// events) and in the summary.
+func TestServiceGapMetrics(t *testing.T) {
+	tb := newTestbed(t)
+	before := tb.routes(tb.r1)
+	out := filepath.Join(t.TempDir(), "out.pcapng")
+	l := tb.launch()
+	l.ns = tb.r1 // the metrics listen on r1's own loopback
+	p := startLwtdump(t, l, "-i", "2001:db8:20::/48", "--hook", "in,xmit", "-w", out,
+		"--metrics", "127.0.0.1:9477", "--log-format", "keyvalue")
+	s := newScraper(t, tb.r1, "127.0.0.1:9477")
+	hooks := []string{"lwt_in", "lwt_xmit"}
+	gaps := func(want float64) {
+		t.Helper()
+		text, m := s.scrape()
+		for _, h := range hooks {
+			k := fmt.Sprintf(`lwtdump_capture_gaps_total{hook="%s",route="2001:db8:20::/48"}`, h)
+			if got, ok := m[k]; !ok || got != want {
+				t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
+			}
+		}
+		checked := exec.Command("promtool", "check", "metrics")
+		checked.Stdin = strings.NewReader(text)
+		if out, err := checked.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+			if _, missing := exec.LookPath("promtool"); missing == nil {
+				t.Errorf("promtool check metrics: %v\n%s", err, out)
+			}
+		}
+	}
+	if got := tb.ping(tb.h1, "2001:db8:20::1", 2); got != 2 {
+		t.Errorf("%d of 2 pings answered", got)
+	}
+	gaps(0)
+
+	tb.ip("-n", tb.r1, "-6", "route", "del", "2001:db8:20::/48")
+	p.waitLine(5*time.Second, "level=warning event=route_changed route=2001:db8:20::/48 table=254 metric=1024 ", ` msg="removed by `)
+	opened := eventFields(t, p.waitLine(time.Second, "level=warning event=gap route=2001:db8:20::/48 ", " state=open "))
+	gaps(1)
+	tb.ip("-n", tb.r1, "-6", "route", "add", "2001:db8:20::/48", "via", "2001:db8:2::1", "dev", "r1_h2")
+	p.waitLine(5*time.Second, "level=warning event=route_changed route=2001:db8:20::/48 table=254 metric=1024 ", ` msg="back, added by `, "captured again after a gap of ")
+	closed := eventFields(t, p.waitLine(time.Second, "level=info event=gap route=2001:db8:20::/48 ", " state=closed "))
+	gaps(1)
+	if got := tb.ping(tb.h1, "2001:db8:20::1", 2); got != 2 {
+		t.Errorf("%d of 2 pings answered after the route came back", got)
+	}
+	if code := p.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
+	}
+	tb.requireRoutes(tb.r1, before)
+
+	if opened["from"] != closed["from"] || !strings.HasPrefix(opened["cause"], "route removed by ") || closed["cause"] != opened["cause"] ||
+		closed["back"] != "via 2001:db8:2::1 dev r1_h2 proto boot" || closed["table"] != "254" || closed["metric"] != "1024" {
+		t.Errorf("gap events:\nopened %v\nclosed %v", opened, closed)
+	}
+	// The file: one gap comment in the statistics block of each interface,
+	// with the times the events gave.
+	comments := statsComments(t, out)
+	for i, h := range hooks {
+		want := fmt.Sprintf("gap from=%s to=%s seconds=%s: %s; captured again (route %s)", closed["from"], closed["to"], closed["seconds"], closed["cause"], closed["back"])
+		if len(comments[i]) != 1 || comments[i][0] != want {
+			t.Errorf("%s: statistics comments %q, want [%q]", h, comments[i], want)
+		}
+	}
+	// The summary: one gap, in its key=value line.
+	stderr := strings.TrimSuffix(p.stderr.String(), "\n")
+	lines := strings.Split(stderr, "\n")
+	summary := eventFields(t, lines[len(lines)-1])
+	if summary["event"] != "summary" || summary["gaps"] != "1" {
+		t.Errorf("summary %q, want gaps=1", lines[len(lines)-1])
+	}
+	for _, line := range lines {
+		eventFields(t, line)
+	}
 }
 
 // A config file in YAML is read by the real binary with the real flags:
@@ -408,9 +502,9 @@ func writeFile(t *testing.T, name, text string) {
 	}
 }
 
-// unitCommands reads the ExecStartPre and ExecStart of lwtdump@.service,
-// for instance, with the lwtdump binary, the config and state directories
-// moved to the test's.
+// unitCommands reads the ExecStartPre and ExecStart of lwtdump@.service
+// that run as the unit's user, for instance, with the lwtdump binary, the
+// config and state directories moved to the test's.
 func unitCommands(t *testing.T, instance, etc, run string) (pre, start []string) {
 	t.Helper()
 	b, err := os.ReadFile("../../scripts/package/lwtdump@.service")
@@ -419,7 +513,7 @@ func unitCommands(t *testing.T, instance, etc, run string) (pre, start []string)
 	}
 	r := strings.NewReplacer("%i", instance, "/usr/bin/lwtdump", lwtdumpBinary(t), "/etc/lwtdump", etc, "/run/lwtdump", run)
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "ExecStartPre="); ok {
+		if v, ok := strings.CutPrefix(line, "ExecStartPre="); ok && !strings.HasPrefix(v, "+") {
 			pre = strings.Fields(r.Replace(v))
 		}
 		if v, ok := strings.CutPrefix(line, "ExecStart="); ok {
@@ -430,6 +524,59 @@ func unitCommands(t *testing.T, instance, etc, run string) (pre, start []string)
 		t.Fatal("lwtdump@.service has no ExecStartPre or ExecStart")
 	}
 	return pre, start
+}
+
+// unitRuntime makes the state directory of instance as the package and
+// the unit make it before the unit's cleanup runs, with run standing for
+// /run/lwtdump and group for the group lwtdump: run as tmpfiles.conf says,
+// then the unit's ExecStartPre=+ commands, run as root as systemd runs
+// them. It returns the instance's state directory.
+func unitRuntime(t *testing.T, instance, run, group string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../scripts/package/tmpfiles.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[0] != "d" || f[1] != "/run/lwtdump" {
+			continue
+		}
+		mode, err := strconv.ParseUint(f[2], 8, 32)
+		if err != nil || f[3] != "root" || f[4] != "root" {
+			t.Fatalf("tmpfiles.conf: %q, want root's /run/lwtdump", line)
+		}
+		if err := os.MkdirAll(run, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(run, os.FileMode(mode)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(run); err != nil {
+		t.Fatalf("tmpfiles.conf does not make /run/lwtdump: %v", err)
+	}
+	b, err = os.ReadFile("../../scripts/package/lwtdump@.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := strings.NewReplacer("%i", instance, "/run/lwtdump", run)
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(line, "ExecStartPre=+")
+		if !ok {
+			continue
+		}
+		args := strings.Fields(r.Replace(v))
+		for i := range args {
+			if i > 0 && args[i-1] == "-g" && args[i] == "lwtdump" {
+				args[i] = group
+			}
+		}
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("ExecStartPre=+%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return filepath.Join(run, instance)
 }
 
 // The unit's own commands, as systemd runs them for an instance: the
@@ -451,6 +598,8 @@ func TestServiceExecStartPreAfterKill(t *testing.T) {
 
 	pre, start := unitCommands(t, "core", etc, run)
 	_, edgeStart := unitCommands(t, "edge", etc, run)
+	unitRuntime(t, "core", run, "nogroup")
+	unitRuntime(t, "edge", run, "nogroup")
 	launchUnit := func(cmd []string) *proc {
 		return startLwtdump(t, launch{}, cmd[1:]...)
 	}
@@ -522,9 +671,11 @@ func unitCaps(t *testing.T) string {
 }
 
 // The capabilities the unit gives are all that its ExecStart and
-// ExecStartPre need: run as an unprivileged user holding only those, as
-// ambient capabilities the way systemd sets them, lwtdump captures; killed,
-// its cleanup, run the same way, restores the route.
+// ExecStartPre need: the instance's state directory made as the package
+// and the unit make it (root's, group lwtdump, mode 3770), the unit's own
+// commands run as an unprivileged user holding only those capabilities, as
+// ambient capabilities the way systemd sets them: lwtdump captures; killed,
+// the unit's cleanup restores the route.
 func TestServiceCapabilities(t *testing.T) {
 	tb := newTestbed(t)
 	if _, err := exec.LookPath("setpriv"); err != nil {
@@ -532,15 +683,27 @@ func TestServiceCapabilities(t *testing.T) {
 	}
 	before := tb.routes(tb.r1)
 	caps := unitCaps(t)
-	dir, state := sharedDir(t, 0o777), sharedDir(t, 0o777)
+	shared := sharedDir(t, 0o755)
+	dir, etc, run := sharedDir(t, 0o777), filepath.Join(shared, "etc"), filepath.Join(shared, "run")
 	out, ready := filepath.Join(dir, "out.pcapng"), filepath.Join(dir, "ready")
-	as := func(args ...string) *exec.Cmd {
-		return exec.Command("ip", append([]string{"netns", "exec", tb.r1, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-			"--inh-caps=-all," + caps, "--ambient-caps=-all," + caps, "--bounding-set=-all," + caps, lwtdumpBinary(t)}, args...)...)
+	os.Mkdir(etc, 0o755)
+	writeFile(t, filepath.Join(etc, "core.conf"), "interface: [2001:db8:20::/48]\nwrite: "+out+"\n")
+	state := unitRuntime(t, "core", run, "nogroup")
+	var st unix.Stat_t
+	if err := unix.Stat(state, &st); err != nil || st.Uid != 0 || st.Gid != 65534 || st.Mode&0o7777 != 0o3770 {
+		t.Fatalf("the state directory %s: uid %d gid %d mode %#o (%v), want root:nogroup 3770", state, st.Uid, st.Gid, st.Mode&0o7777, err)
+	}
+	pre, start := unitCommands(t, "core", etc, run)
+	as := func(cmd []string, args ...string) *exec.Cmd {
+		return exec.Command("ip", append(append([]string{"netns", "exec", tb.r1, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+			"--inh-caps=-all," + caps, "--ambient-caps=-all," + caps, "--bounding-set=-all," + caps}, cmd...), args...)...)
 	}
 	for _, end := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		if out, err := as(pre).CombinedOutput(); err != nil {
+			t.Fatalf("ExecStartPre %v as nobody with %s: %v\n%s", pre, caps, err, out)
+		}
 		os.Remove(ready)
-		cmd := as("--ready-file", ready, "--state-dir", state, "-i", "2001:db8:20::/48", "-w", out)
+		cmd := as(start, "--ready-file", ready)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -574,9 +737,14 @@ func TestServiceCapabilities(t *testing.T) {
 		if r := routeOf(tb, "2001:db8:20::/48"); !strings.Contains(r, "encap bpf") {
 			t.Fatalf("after SIGKILL: %q", r)
 		}
-		if out, err := as("cleanup", "--state-dir", state, "--recorded-only").CombinedOutput(); err != nil || !strings.Contains(string(out), "restored") {
-			t.Fatalf("cleanup as nobody with %s: %v\n%s", caps, err, out)
+		// The next start's ExecStartPre, as the unit runs it.
+		unitRuntime(t, "core", run, "nogroup")
+		if out, err := as(pre).CombinedOutput(); err != nil || !strings.Contains(string(out), "restored") {
+			t.Fatalf("ExecStartPre %v as nobody with %s: %v\n%s", pre, caps, err, out)
 		}
 		tb.requireRoutes(tb.r1, before)
+	}
+	if left, _ := filepath.Glob(filepath.Join(state, "*", "state.json")); len(left) != 0 {
+		t.Errorf("state left: %v", left)
 	}
 }

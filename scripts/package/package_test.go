@@ -111,8 +111,10 @@ func exists(path string) bool {
 
 // The packages built by make deb: lintian finds no error in either; the
 // amd64 one installs here with its files where they belong, the version
-// lwtdump prints, the system user and /var/lib/lwtdump (0750); dpkg -r
-// leaves only the configuration, and dpkg -P nothing.
+// lwtdump prints, the system user, /var/lib/lwtdump (0750) and
+// /run/lwtdump (0711, root's); the unit's ExecStartPre makes an instance's
+// state directory that its user can use; dpkg -r leaves only the
+// configuration, and dpkg -P nothing.
 func TestDeb(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: dpkg -i installs the package on this machine, and removes it")
@@ -171,6 +173,7 @@ func TestDeb(t *testing.T) {
 		"/usr/share/doc/lwtdump/copyright":      0o644,
 		"/usr/share/doc/lwtdump/changelog.gz":   0o644,
 		"/usr/share/doc/lwtdump/README.md.gz":   0o644,
+		"/usr/lib/tmpfiles.d/lwtdump.conf":      0o644,
 		"/var/lib/lwtdump":                      os.ModeDir | 0o750,
 	} {
 		fi, err := os.Stat(path)
@@ -206,13 +209,41 @@ func TestDeb(t *testing.T) {
 			t.Errorf("systemd-analyze verify of the installed unit: %v\n%s", err, out)
 		}
 	}
+	switch _, err := exec.LookPath("systemd-tmpfiles"); {
+	case err != nil:
+		t.Log("systemd-tmpfiles is not installed: /run/lwtdump not checked")
+	case exists("/etc/tmpfiles.d/lwtdump.conf"):
+		t.Log("/etc/tmpfiles.d/lwtdump.conf replaces the package's: /run/lwtdump not checked")
+	default:
+		requireDir(t, "/run/lwtdump", 0, 0, os.ModeDir|0o711)
+	}
+	// What the unit runs before an instance starts: its state directory
+	// made as root, then its cleanup as the user lwtdump with the unit's
+	// capabilities (nothing to restore).
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Log("setpriv is not installed: the unit's ExecStartPre not run")
+	} else {
+		gid, _ := strconv.Atoi(pw[3])
+		plus, pre := unitStartPre(t, "example")
+		for _, cmd := range plus {
+			run(t, cmd[0], cmd[1:]...)
+		}
+		requireDir(t, "/run/lwtdump/example", 0, gid, os.ModeDir|os.ModeSticky|os.ModeSetgid|0o770)
+		caps := unitCaps(t)
+		as := append([]string{"--reuid=lwtdump", "--regid=lwtdump", "--init-groups", "--inh-caps=-all," + caps, "--ambient-caps=-all," + caps, "--bounding-set=-all," + caps}, pre...)
+		out, err := exec.Command("setpriv", as...).CombinedOutput()
+		if err != nil {
+			t.Errorf("ExecStartPre %s as lwtdump with %s: %v\n%s", strings.Join(pre, " "), caps, err, out)
+		}
+		t.Logf("ExecStartPre=+%s, then %s as lwtdump with %s: %q", plus, strings.Join(pre, " "), caps, out)
+	}
 	// The example config reads with the installed binary.
 	if out, err := exec.Command("/usr/bin/lwtdump", "--config", "/etc/lwtdump/example.conf", "--help").CombinedOutput(); err != nil {
 		t.Errorf("lwtdump --config example.conf --help: %v\n%s", err, out)
 	}
 
 	run(t, "dpkg", "-r", "lwtdump")
-	for _, path := range []string{"/usr/bin/lwtdump", "/lib/systemd/system/lwtdump@.service", "/usr/share/lwtdump", "/usr/share/doc/lwtdump"} {
+	for _, path := range []string{"/usr/bin/lwtdump", "/lib/systemd/system/lwtdump@.service", "/usr/lib/tmpfiles.d/lwtdump.conf", "/usr/share/lwtdump", "/usr/share/doc/lwtdump"} {
 		if exists(path) {
 			t.Errorf("after dpkg -r: %s is still there", path)
 		}
@@ -236,6 +267,59 @@ func TestDeb(t *testing.T) {
 	if out, err := exec.Command("dpkg-query", "-W", "-f", "${Status}", "lwtdump").CombinedOutput(); err == nil && strings.TrimSpace(string(out)) != "" && !strings.Contains(string(out), "not-installed") {
 		t.Errorf("after dpkg -P: status %q", out)
 	}
+}
+
+// requireDir checks the owner and mode of a directory.
+func requireDir(t *testing.T, path string, uid, gid int, mode os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Errorf("%v", err)
+		return
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if int(st.Uid) != uid || int(st.Gid) != gid || fi.Mode() != mode {
+		t.Errorf("%s: %d:%d %v, want %d:%d %v", path, st.Uid, st.Gid, fi.Mode(), uid, gid, mode)
+	}
+}
+
+// unitStartPre returns the ExecStartPre commands of the unit for instance:
+// those that run as root ("+"), and the one that runs as its user.
+func unitStartPre(t *testing.T, instance string) (plus [][]string, pre []string) {
+	t.Helper()
+	for _, line := range strings.Split(string(unitText(t)), "\n") {
+		v, ok := strings.CutPrefix(line, "ExecStartPre=")
+		if !ok {
+			continue
+		}
+		v = strings.ReplaceAll(v, "%i", instance)
+		if cmd, ok := strings.CutPrefix(v, "+"); ok {
+			plus = append(plus, strings.Fields(cmd))
+		} else {
+			pre = strings.Fields(v)
+		}
+	}
+	if len(plus) == 0 || pre == nil {
+		t.Fatalf("the unit's ExecStartPre: %q as root, %q as its user", plus, pre)
+	}
+	return plus, pre
+}
+
+// unitCaps is the unit's AmbientCapabilities= as setpriv writes them:
+// "+bpf,+perfmon,+net_admin".
+func unitCaps(t *testing.T) string {
+	t.Helper()
+	for _, line := range strings.Split(string(unitText(t)), "\n") {
+		if v, ok := strings.CutPrefix(line, "AmbientCapabilities="); ok {
+			var caps []string
+			for _, c := range strings.Fields(v) {
+				caps = append(caps, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+			}
+			return strings.Join(caps, ",")
+		}
+	}
+	t.Fatal("the unit has no AmbientCapabilities=")
+	return ""
 }
 
 // The example alerting rules are valid Prometheus rules, and fire on the

@@ -98,11 +98,22 @@ func New(w io.Writer, f Format) *Logger {
 // Format is the Logger's format.
 func (l *Logger) Format() Format { return l.format }
 
+// userKey marks the keys of an event's own attributes while slog formats
+// them, so that replace tells them from slog's time, level and message:
+// slog hands both to replace alike, and an event may have a msg or a time
+// of its own.
+const userKey = "\x00"
+
 // replace renames slog's keys and values to the form documented in README:
 // time in RFC 3339 with milliseconds, or none on the journal; the level in
-// lower case (info, warning, error); the message as event.
+// lower case (info, warning, error); the message as event. The event's own
+// attributes keep their keys.
 func (l *Logger) replace(groups []string, a slog.Attr) slog.Attr {
 	if len(groups) > 0 {
+		return a
+	}
+	if k, ok := strings.CutPrefix(a.Key, userKey); ok {
+		a.Key = k
 		return a
 	}
 	switch a.Key {
@@ -170,7 +181,12 @@ func (l *Logger) Line(level slog.Level, event, human string, attrs ...slog.Attr)
 			fmt.Fprintf(&l.buf, "<%d>", priority(level))
 		}
 		r := slog.NewRecord(l.now(), level, event, 0)
-		r.AddAttrs(attrs...)
+		for _, a := range attrs {
+			if a.Value.Kind() != slog.KindGroup { // a group's key is never replace's
+				a.Key = userKey + a.Key
+			}
+			r.AddAttrs(a)
+		}
 		if err := l.text.Handle(context.Background(), r); err != nil {
 			return
 		}

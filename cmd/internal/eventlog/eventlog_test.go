@@ -37,6 +37,9 @@ func TestEvent(t *testing.T) {
 		{"error, key=value", KeyValue, func(l *Logger) {
 			l.Event(Error, "exit", "", slog.String("error", `write pcapng: write /var/cap/r1.pcapng: no space left on device`), slog.Int("code", 1))
 		}, `time=2026-11-25T14:00:01.234Z level=error event=exit error="write pcapng: write /var/cap/r1.pcapng: no space left on device" code=1` + "\n"},
+		{"attributes named as slog's own keep their names, key=value", KeyValue, func(l *Logger) {
+			l.Event(Warning, "warning", "warning: x", slog.String("msg", "cannot sync"), slog.Time("time", fixedTime()), slog.String("level", "high"))
+		}, `time=2026-11-25T14:00:01.234Z level=warning event=warning msg="cannot sync" time=2026-11-25T14:00:01.234Z level=high` + "\n"},
 		{"no human line", Human, func(l *Logger) { l.Event(Info, "metrics", "") }, ""},
 		{"summary, human", Human, func(l *Logger) {
 			l.Line(Info, "summary", "5 packets captured, 0 dropped", slog.Uint64("packets", 5))
