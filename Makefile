@@ -34,11 +34,13 @@ build: check-go
 
 # $(DIST)/lwtdump_VERSION_ARCH.deb (default dist/) for each of DEB_ARCHES: a static binary,
 # the unit lwtdump@.service, /etc/lwtdump/example.conf, the Wireshark
-# dissector, built with nfpm (scripts/package, a module of its own).
+# dissector, the man page and completions, built with nfpm
+# (scripts/package, a module of its own).
 deb: check-go
+	$(MAKE) man completions PREFIX=/usr
 	@for arch in $(DEB_ARCHES); do \
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(DIST)/$$arch/lwtdump ./cmd/lwtdump && \
-		(cd scripts/package && $(GO) run . -root ../.. -binary $(abspath $(DIST))/$$arch/lwtdump -arch $$arch -version $(VERSION) -out $(abspath $(DIST))) || exit 1; \
+		(cd scripts/package && $(GO) run . -root ../.. -binary $(abspath $(DIST))/$$arch/lwtdump -arch $$arch -version $(VERSION) -docs $(abspath build) -out $(abspath $(DIST))) || exit 1; \
 	done
 
 # The man page lwtdump(8) and the bash and zsh completion, made by lwtdump

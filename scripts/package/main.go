@@ -25,6 +25,9 @@ import (
 // options say what to build.
 type options struct {
 	root, binary, arch, version, out, maintainer string
+	// docs holds the man page lwtdump.8 and the completions lwtdump.bash
+	// and _lwtdump, as `make man completions PREFIX=/usr` makes them.
+	docs string
 }
 
 // defaultMaintainer is the package's Maintainer field unless -maintainer says otherwise.
@@ -38,6 +41,7 @@ func main() {
 	flag.StringVar(&o.version, "version", "", "the version, as lwtdump --version prints it (scripts/package/version.sh)")
 	flag.StringVar(&o.out, "out", ".", "the directory to write lwtdump_VERSION_ARCH.deb into")
 	flag.StringVar(&o.maintainer, "maintainer", defaultMaintainer, "the Maintainer field")
+	flag.StringVar(&o.docs, "docs", "", "the directory of the man page and completions (make man completions PREFIX=/usr)")
 	flag.Parse()
 	path, err := build(o)
 	if err != nil {
@@ -49,8 +53,8 @@ func main() {
 
 // build writes the package and returns its path.
 func build(o options) (string, error) {
-	if o.binary == "" || o.version == "" {
-		return "", fmt.Errorf("give -binary and -version")
+	if o.binary == "" || o.version == "" || o.docs == "" {
+		return "", fmt.Errorf("give -binary, -version and -docs")
 	}
 	work, err := os.MkdirTemp("", "lwtdump-package-")
 	if err != nil {
@@ -104,8 +108,24 @@ func build(o options) (string, error) {
 
 // prepare puts into work what the package holds but the repository does
 // not: the binary, the copyright file (Debian's machine-readable format),
-// and the compressed changelog and README.
+// the compressed changelog, README and man page, and the completions.
 func prepare(o options, work string) error {
+	man, err := os.ReadFile(filepath.Join(o.docs, "lwtdump.8"))
+	if err != nil {
+		return err
+	}
+	if err := gzipFile(filepath.Join(work, "lwtdump.8.gz"), man); err != nil {
+		return err
+	}
+	for _, name := range []string{"lwtdump.bash", "_lwtdump"} {
+		b, err := os.ReadFile(filepath.Join(o.docs, name))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(work, name), b, 0o644); err != nil {
+			return err
+		}
+	}
 	bin, err := os.ReadFile(o.binary)
 	if err != nil {
 		return err

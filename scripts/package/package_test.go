@@ -165,16 +165,19 @@ func TestDeb(t *testing.T) {
 	})
 	run(t, "dpkg", "-i", debs["amd64"])
 	for path, mode := range map[string]os.FileMode{
-		"/usr/bin/lwtdump":                      0o755,
-		"/lib/systemd/system/lwtdump@.service":  0o644,
-		"/etc/lwtdump/example.conf":             0o644,
-		"/usr/share/lwtdump/lwtdump.lua":        0o644,
-		"/usr/share/lwtdump/lwtdump-alerts.yml": 0o644,
-		"/usr/share/doc/lwtdump/copyright":      0o644,
-		"/usr/share/doc/lwtdump/changelog.gz":   0o644,
-		"/usr/share/doc/lwtdump/README.md.gz":   0o644,
-		"/usr/lib/tmpfiles.d/lwtdump.conf":      0o644,
-		"/var/lib/lwtdump":                      os.ModeDir | 0o750,
+		"/usr/bin/lwtdump":                               0o755,
+		"/lib/systemd/system/lwtdump@.service":           0o644,
+		"/etc/lwtdump/example.conf":                      0o644,
+		"/usr/share/lwtdump/lwtdump.lua":                 0o644,
+		"/usr/share/lwtdump/lwtdump-alerts.yml":          0o644,
+		"/usr/share/doc/lwtdump/copyright":               0o644,
+		"/usr/share/doc/lwtdump/changelog.gz":            0o644,
+		"/usr/share/doc/lwtdump/README.md.gz":            0o644,
+		"/usr/lib/tmpfiles.d/lwtdump.conf":               0o644,
+		"/usr/share/man/man8/lwtdump.8.gz":               0o644,
+		"/usr/share/bash-completion/completions/lwtdump": 0o644,
+		"/usr/share/zsh/vendor-completions/_lwtdump":     0o644,
+		"/var/lib/lwtdump":                               os.ModeDir | 0o750,
 	} {
 		fi, err := os.Stat(path)
 		if err != nil {
