@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/cilium/ebpf"
 	"github.com/lwtdump/lwtdump/bpf/filter"
@@ -173,14 +174,16 @@ func Start(opts Options) (_ *Capture, err error) {
 	for i, p := range plans {
 		var ch *route.Change
 		if p.existing != nil {
-			ch = route.PlanReplace(p.existing, encaps[i])
+			if ch, err = c.h.PlanReplace(p.existing, encaps[i]); err != nil {
+				return nil, err
+			}
 		} else {
 			ch = route.PlanAdd(p.prefix, p.oif, opts.Table, encaps[i])
 		}
 		if err := c.state.Record(ch); err != nil {
 			return nil, err
 		}
-		if err := c.h.Apply(ch); err != nil {
+		if err := c.h.Apply(ch, c.state.Record); err != nil {
 			return nil, errors.Join(err, c.state.Forget(ch))
 		}
 		c.changes = append(c.changes, ch)
@@ -197,7 +200,7 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 			return p, fmt.Errorf("route %s: %w %q%s (ip link lists the devices)", t.Prefix, ErrNoDevice, t.Dev, c.inNetns())
 		}
 	}
-	routes, err := c.h.Find(t.Prefix, table)
+	routes, err := c.h.Routes(t.Prefix, table)
 	if err != nil {
 		return p, err
 	}
@@ -207,34 +210,25 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 		}
 		return p, nil
 	}
-	r := routes[0] // the one the kernel uses: lowest metric
-	if len(routes) > 1 && routes[1].Priority() == r.Priority() {
-		// IPv4 routes added with `ip route append`: a replace takes the
-		// first, which is not necessarily the one the kernel uses.
-		return p, fmt.Errorf("route %s has %d routes with metric %d in table %d: lwtdump cannot tell which one a capture would replace: %w", t.Prefix, sameMetric(routes), r.Priority(), table, route.ErrNotRestorable)
-	}
+	// The one the kernel uses: lowest metric. IPv4 routes appended to one
+	// prefix at one metric (`ip route append`) come in the kernel's order,
+	// and a replace takes the first, which the kernel uses.
+	r := routes[0]
 	if err := c.checkOwner(r); err != nil {
 		return p, err
 	}
 	if err := route.CheckReplaceable(r); err != nil {
 		return p, err
 	}
-	if t.Dev != "" && r.OIF() != p.oif {
-		return p, targetError{kind: ErrOtherDevice, msg: fmt.Sprintf("route %s in table %d goes through %s, not %s: drop @%s to capture it as it is", t.Prefix, table, c.h.LinkName(r.OIF()), t.Dev, t.Dev)}
+	if err := c.h.CheckNexthops(r); err != nil {
+		return p, err
 	}
-	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
+	oifs := r.OIFs()
+	if t.Dev != "" && !slices.Contains(oifs, p.oif) {
+		return p, targetError{kind: ErrOtherDevice, msg: fmt.Sprintf("route %s in table %d goes through %s, not %s: drop @%s to capture it as it is", t.Prefix, table, devNames(c.h, oifs), t.Dev, t.Dev)}
+	}
+	p.existing, p.oif, p.dev = r, r.OIF(), devNames(c.h, oifs)
 	return p, nil
-}
-
-// sameMetric counts the routes that share the lowest metric.
-func sameMetric(routes []*route.Route) int {
-	n := 0
-	for _, r := range routes {
-		if r.Priority() == routes[0].Priority() {
-			n++
-		}
-	}
-	return n
 }
 
 // resolveSID finds the seg6local End route of an SRv6 SID.

@@ -84,6 +84,31 @@ func TestEqualAndDiff(t *testing.T) {
 	}
 }
 
+// testMultipath builds a dumped-looking multipath route: 2001:db8:20::/48
+// metric 32 proto bird, via 2001:db8:2::1 dev 3 and via 2001:db8:3::1 dev 4
+// (linkdown).
+func testMultipath() *Route {
+	r := &Route{Msg: nl.RtMsg{RtMsg: unix.RtMsg{
+		Family: unix.AF_INET6, Dst_len: 48, Table: unix.RT_TABLE_MAIN,
+		Protocol: 12, Scope: unix.RT_SCOPE_UNIVERSE, Type: unix.RTN_UNICAST,
+	}}}
+	dst := netip.MustParseAddr("2001:db8:20::").As16()
+	gw1 := netip.MustParseAddr("2001:db8:2::1").As16()
+	gw2 := netip.MustParseAddr("2001:db8:3::1").As16()
+	paths := []Path{
+		{Ifindex: 3, Attrs: []syscall.NetlinkRouteAttr{newAttr(unix.RTA_GATEWAY, gw1[:])}},
+		{Ifindex: 4, Flags: unix.RTNH_F_LINKDOWN, Hops: 1, Attrs: []syscall.NetlinkRouteAttr{newAttr(unix.RTA_GATEWAY, gw2[:])}},
+	}
+	r.Attrs = append(r.Attrs,
+		newAttr(unix.RTA_TABLE, nl.Uint32Attr(unix.RT_TABLE_MAIN)),
+		newAttr(unix.RTA_DST, dst[:]),
+		newAttr(unix.RTA_PRIORITY, nl.Uint32Attr(32)),
+		newAttr(unix.RTA_MULTIPATH, pathsBytes(paths)),
+		newAttr(unix.RTA_CACHEINFO, make([]byte, 32)),
+		newAttr(unix.RTA_PREF, []byte{0}))
+	return r
+}
+
 func TestCheckReplaceable(t *testing.T) {
 	expiring := testRoute()
 	binary.NativeEndian.PutUint32(expiring.attr(unix.RTA_CACHEINFO)[8:], 300) // rta_expires
@@ -91,10 +116,16 @@ func TestCheckReplaceable(t *testing.T) {
 	withExpires.Attrs = append(withExpires.Attrs, newAttr(unix.RTA_EXPIRES, nl.Uint32Attr(300)))
 	errorCache := testRoute()
 	binary.NativeEndian.PutUint32(errorCache.attr(unix.RTA_CACHEINFO)[12:], 1) // rta_error, not an expiry
-	multipath := testRoute()
-	multipath.Attrs = append(multipath.Attrs, newAttr(unix.RTA_MULTIPATH, make([]byte, 8)))
+	multipath := testMultipath()
+	mpls := Encap{Type: nl.LWTUNNEL_ENCAP_MPLS, Data: []byte{4, 0, 1, 0}}
+	multipathEncap := testMultipath()
+	paths := multipathEncap.Paths()
+	paths[1].Attrs = append(paths[1].Attrs, newAttr(unix.RTA_ENCAP_TYPE, nl.Uint16Attr(mpls.Type)), newAttr(unix.RTA_ENCAP, mpls.Data))
+	multipathEncap = multipathEncap.withPaths(paths)
 	nhid := testRoute()
 	nhid.Attrs = append(nhid.Attrs, newAttr(rtaNhID, nl.Uint32Attr(10)))
+	nhidEncap := testRoute().withEncap(mpls)
+	nhidEncap.Attrs = append(nhidEncap.Attrs, newAttr(rtaNhID, nl.Uint32Attr(10)))
 	seg6 := testRoute().withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_SEG6, Data: []byte{4, 0, 1, 0}})
 
 	for _, tc := range []struct {
@@ -106,8 +137,10 @@ func TestCheckReplaceable(t *testing.T) {
 		{"cache info error", errorCache, ""},
 		{"expiring", expiring, "expires"},
 		{"RTA_EXPIRES", withExpires, "expires"},
-		{"multipath", multipath, "is multipath"},
-		{"nexthop object", nhid, "uses nexthop object 10"},
+		{"multipath", multipath, ""},
+		{"multipath with an encap", multipathEncap, "already has an encap (mpls) on path 2"},
+		{"nexthop object", nhid, ""},
+		{"nexthop object with an encap", nhidEncap, "uses nexthop object 10, which already has an encap (mpls)"},
 		{"seg6 encap", seg6, "already has an encap (seg6)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,7 +216,7 @@ func TestPrograms(t *testing.T) {
 	}
 }
 
-func TestSameKey(t *testing.T) {
+func TestKey(t *testing.T) {
 	metric := testRoute()
 	metric.attr(unix.RTA_PRIORITY)[0] = 1 // 1025
 	table := testRoute()
@@ -191,10 +224,13 @@ func TestSameKey(t *testing.T) {
 	table.Attrs = append(table.Attrs, newAttr(unix.RTA_TABLE, nl.Uint32Attr(100)))
 	gw := testRoute()
 	gw.attr(unix.RTA_GATEWAY)[15] = 9
-	if !sameKey(testRoute(), gw) {
+	if testRoute().Key() != gw.Key() {
 		t.Error("another gateway is the same place in the table")
 	}
-	if sameKey(testRoute(), metric) || sameKey(testRoute(), table) {
+	if testRoute().Key() == metric.Key() || testRoute().Key() == table.Key() {
 		t.Error("another metric or table is another route")
+	}
+	if got := testRoute().Key().String(); got != "2001:db8:20::/48 table 254 metric 1024" {
+		t.Errorf("Key().String() = %q", got)
 	}
 }

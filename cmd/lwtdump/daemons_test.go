@@ -430,6 +430,17 @@ func (rb *routerbed) kernelRoutes(prefix string) []kernelRoute {
 	return routes
 }
 
+// routeLines returns r1's routes to exactly prefix in the main table as
+// `ip route show` prints them.
+func (rb *routerbed) routeLines(prefix string) string {
+	rb.t.Helper()
+	family := "-4"
+	if strings.Contains(prefix, ":") {
+		family = "-6"
+	}
+	return rb.ip("-n", rb.r1, family, "route", "show", "exact", prefix)
+}
+
 // bgpRoute returns r1's route to prefix that its daemon installed, and
 // whether there is one.
 func (rb *routerbed) bgpRoute(prefix string) (kernelRoute, bool) {
