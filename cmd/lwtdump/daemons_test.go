@@ -611,6 +611,28 @@ func (rb *routerbed) daemonLog(node, name string) string {
 	return string(b)
 }
 
+// logMark is a place in the logs of a node's daemons.
+type logMark map[string]int
+
+// markLogs returns the end of every log of a node's daemons, for logSince.
+func (rb *routerbed) markLogs(node string) logMark {
+	m := logMark{}
+	for _, name := range []string{"zebra", "bgpd", "bird"} {
+		m[name] = len(rb.daemonLog(node, name))
+	}
+	return m
+}
+
+// logSince returns what the daemon name ("zebra", "bgpd" or "bird") of a
+// node logged since the mark.
+func (rb *routerbed) logSince(node, name string, m logMark) string {
+	l := rb.daemonLog(node, name)
+	if m[name] > len(l) {
+		return l
+	}
+	return l[m[name]:]
+}
+
 // logDaemons writes the daemons' logs and output into the test's log.
 func (rb *routerbed) logDaemons() {
 	for _, node := range []string{"r1", "h2"} {

@@ -110,6 +110,7 @@ func TestCaptureDaemonRoutes(t *testing.T) {
 			} {
 				t.Logf("--hook %s, stopped with %s", run.hooks, run.sig)
 				out := filepath.Join(t.TempDir(), "out.pcapng")
+				mark := rb.markLogs("r1")
 				p := rb.startLwtdump("-i", dr.prefix, "--hook", run.hooks, "--netns", rb.r1, "-w", out)
 
 				now := rb.kernelRoutes(dr.prefix)
@@ -157,6 +158,11 @@ func TestCaptureDaemonRoutes(t *testing.T) {
 				rb.requireTable(rb.r1, before)
 				if files := rb.stateFiles(); len(files) != 0 {
 					t.Errorf("state files left: %v", files)
+				}
+				for _, name := range []string{"zebra", "bird"} {
+					if l := rb.logSince("r1", name, mark); l != "" {
+						t.Logf("%s on r1 during the capture:\n%s", name, l)
+					}
 				}
 				if fromFRR {
 					rb.requireFRRInstalled(dr.prefix, paths)
@@ -298,4 +304,51 @@ func TestKillThenCleanupNexthops(t *testing.T) {
 	}
 	rb.requireFRRInstalled(bgpPrefix6, 2)
 	rb.requireFRRInstalled(bgpPrefix4, 2)
+}
+
+// BIRD rescans the kernel's table every second during a capture of its
+// ECMP route: it does not see the route with the capture's encap on its
+// paths as its own, and tries to add it again, which the kernel refuses
+// (BIRD logs "Netlink: File exists"); the capture is not disturbed: every
+// echo request is in the file, and at exit the route is BIRD's again, byte
+// for byte, and BIRD's next scan finds it.
+func TestCaptureBIRDRescan(t *testing.T) {
+	rb := newRouterbed(t, routerOptions{R1: birdDaemon, H2: birdDaemon, ECMP: true, BIRDScan: 1})
+	for _, prefix := range []string{bgpPrefix6, bgpPrefix4} {
+		t.Run(prefix, func(t *testing.T) {
+			rb := rb.in(t)
+			dst := bgpHost6
+			if prefix == bgpPrefix4 {
+				dst = bgpHost4
+			}
+			before := rb.table(rb.r1)
+			mark := rb.markLogs("r1")
+			out := filepath.Join(t.TempDir(), "out.pcapng")
+			p := rb.startLwtdump("-i", prefix, "--netns", rb.r1, "-w", out)
+			const n = 30 // 3 s: three scans
+			if got := rb.ping(rb.h1, dst, n); got != n {
+				t.Errorf("%d of %d pings answered while capturing", got, n)
+			}
+			shown := rb.routeLines(prefix)
+			if code := p.stop(syscall.SIGINT); code != 0 {
+				t.Fatalf("exit code %d\nstderr: %s", code, p.stderr.String())
+			}
+			if !strings.Contains(shown, fmt.Sprintf("xmit lwtdump:%d:xmit", p.cmd.Process.Pid)) {
+				t.Errorf("route after 3 s of scans does not carry the capture: %s", shown)
+			}
+			rb.requireTable(rb.r1, before)
+			if got := sum(echoRequests(t, out)); got != n {
+				t.Errorf("%d echo requests in the capture, want %d", got, n)
+			}
+			// What BIRD says at each scan, and nothing else that is a warning or worse.
+			log := rb.logSince("r1", "bird", mark)
+			t.Logf("bird on r1 during the capture:\n%s", log)
+			known := []string{"KRT: Received route " + prefix + " with unknown encapsulation method 6", "Netlink: File exists"}
+			for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+				if (strings.Contains(line, "<WARN>") || strings.Contains(line, "<ERR>")) && !slices.ContainsFunc(known, func(k string) bool { return strings.HasSuffix(line, k) }) {
+					t.Errorf("BIRD logged during the capture: %s", line)
+				}
+			}
+		})
+	}
 }
