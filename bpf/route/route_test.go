@@ -234,3 +234,97 @@ func TestKey(t *testing.T) {
 		t.Errorf("Key().String() = %q", got)
 	}
 }
+
+// A multipath route takes the encap on every path and keeps each path's
+// device, weight and flags; its request drops the flags a request may not
+// set (linkdown); the programs on its paths are listed once.
+func TestMultipathEncap(t *testing.T) {
+	e := Encap{Type: nl.LWTUNNEL_ENCAP_BPF, Data: attrBytes(newAttr(nl.LWT_BPF_XMIT|unix.NLA_F_NESTED,
+		attrBytes(newAttr(nl.LWT_BPF_PROG_NAME, []byte("lwtdump:7:xmit\x00")))))}
+	orig := testMultipath()
+	installed := orig.request().withEncap(e)
+	back, err := ParseRoute(installed.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := back.Paths()
+	if len(paths) != 2 {
+		t.Fatalf("%d paths", len(paths))
+	}
+	for i, want := range []struct {
+		ifindex int32
+		hops    uint8
+	}{{3, 0}, {4, 1}} {
+		p := paths[i]
+		if p.Ifindex != want.ifindex || p.Hops != want.hops || p.Flags != 0 || p.encapType() != nl.LWTUNNEL_ENCAP_BPF {
+			t.Errorf("path %d: ifindex %d hops %d flags %#x encap %d", i, p.Ifindex, p.Hops, p.Flags, p.encapType())
+		}
+	}
+	if got := back.Programs(); !slices.Equal(got, []Program{{"xmit", "lwtdump:7:xmit"}}) {
+		t.Errorf("programs %v", got)
+	}
+	if got := back.OIFs(); !slices.Equal(got, []int{3, 4}) {
+		t.Errorf("OIFs %v", got)
+	}
+	if !RouteMsg(installed.Bytes()).HasPrograms() || RouteMsg(orig.Bytes()).HasPrograms() {
+		t.Error("HasPrograms does not see the encap on the paths")
+	}
+	// The linkdown flag of a path is the kernel's: the original equals itself without it.
+	if !Equal(orig, orig.request()) || Diff(orig, installed) != "RTA_MULTIPATH" {
+		t.Errorf("Diff(original, installed) = %q", Diff(orig, installed))
+	}
+}
+
+// A route on a nexthop object is replayed with its nexthop's id alone:
+// the gateway, device and paths that a dump shows of the nexthop are left out.
+func TestNexthopRouteRequest(t *testing.T) {
+	r := testMultipath()
+	r.Msg.Flags = unix.RTNH_F_ONLINK
+	r.Attrs = append(r.Attrs, newAttr(rtaNhID, nl.Uint32Attr(23)))
+	q := r.request()
+	if q.NexthopID() != 23 || q.attr(unix.RTA_MULTIPATH) != nil || q.Msg.Flags != 0 || q.attr(unix.RTA_CACHEINFO) != nil {
+		t.Errorf("request %x", q.Bytes())
+	}
+	if r.Multipath() || len(r.Paths()) != 2 {
+		t.Errorf("a route on a nexthop group: Multipath %v, %d paths", r.Multipath(), len(r.Paths()))
+	}
+	c := &Change{Installed: q}
+	other := r.request()
+	other.Attrs[len(other.Attrs)-1] = newAttr(rtaNhID, nl.Uint32Attr(24))
+	if !c.Owns(r) || c.Owns(other) || c.Owns(testRoute()) {
+		t.Error("Owns: a route on a nexthop object is lwtdump's when it uses lwtdump's copy")
+	}
+}
+
+// A nexthop copy survives the state file, and a change recorded again (new
+// nexthop ids) replaces its entry instead of adding one.
+func TestStateNexthops(t *testing.T) {
+	n := &Nexthop{Msg: unix.Nhmsg{Family: unix.AF_INET6}}
+	gw := netip.MustParseAddr("2001:db8:2::1").As16()
+	n.Attrs = append(n.Attrs, newAttr(unix.NHA_ID, nl.Uint32Attr(NexthopIDMin+5)), newAttr(unix.NHA_OIF, nl.Uint32Attr(3)), newAttr(unix.NHA_GATEWAY, gw[:]))
+	g := &Nexthop{}
+	g.Attrs = append(g.Attrs, newAttr(unix.NHA_ID, nl.Uint32Attr(NexthopIDMin+6)), newAttr(unix.NHA_GROUP, groupBytes([]unix.NexthopGrp{{Id: NexthopIDMin + 5, Weight: 2}})))
+	c := &Change{Kind: Replaced, Original: testRoute(), Installed: testRoute(), Nexthops: []NexthopCopy{{Of: 11, Nexthop: n}, {Of: 13, Nexthop: g}}}
+	s := &State{path: t.TempDir() + "/state.json"}
+	if err := s.Record(c); err != nil {
+		t.Fatal(err)
+	}
+	n.Attrs[0] = newAttr(unix.NHA_ID, nl.Uint32Attr(NexthopIDMin+7))
+	if err := s.Record(c); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Changes) != 1 || s.Changes[0].Nexthops[0].ID != NexthopIDMin+7 || s.Changes[0].Nexthops[1].Of != 13 {
+		t.Fatalf("state changes %+v", s.Changes)
+	}
+	back, err := s.Changes[0].Change()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Nexthops) != 2 || back.Nexthops[0].Nexthop.Gateway().String() != "2001:db8:2::1" || back.Nexthops[0].Nexthop.OIF() != 3 ||
+		back.Nexthops[1].Nexthop.Group()[0] != (unix.NexthopGrp{Id: NexthopIDMin + 5, Weight: 2}) {
+		t.Errorf("nexthops after the state file: %v, %v", back.Nexthops[0].Nexthop, back.Nexthops[1].Nexthop)
+	}
+	if err := s.Forget(c); err != nil || !s.Done() {
+		t.Errorf("Forget: %v, %d changes left", err, len(s.Changes))
+	}
+}

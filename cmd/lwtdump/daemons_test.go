@@ -175,14 +175,6 @@ func (rb *routerbed) ns(node string) string {
 	return ""
 }
 
-// daemonOf is the daemon that runs on a node.
-func (rb *routerbed) daemonOf(node string) string {
-	if node == "r1" {
-		return rb.opts.R1
-	}
-	return rb.opts.H2
-}
-
 // bgpNode is one side of the BGP sessions: its AS, router id and the
 // addresses of its peers (one per link, both families).
 type bgpNode struct {
