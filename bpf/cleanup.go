@@ -301,12 +301,11 @@ func replay(s *route.State, netns string) (steps []Step, err error) {
 			continue
 		}
 		step := Step{Netns: netns, Route: fmt.Sprintf("%s table %d", ch.Installed.Dst(), ch.Installed.Table())}
-		cur, err := h.Lookup(ch.Installed)
+		owned, err := h.Owned(ch)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		owned := ch.Owns(cur)
 		err = h.Undo(ch)
 		switch {
 		case err == nil && owned && ch.Kind == route.Added:

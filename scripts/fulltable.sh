@@ -76,6 +76,9 @@ ip -n "$ns" nexthop add id 10 via 198.51.100.1 dev v0
 ip -n "$ns" nexthop add id 11 via 2001:db8:2::1 dev v0
 ip -n "$ns" -4 route add 192.0.2.128/25 nhid 10 proto bgp metric 20
 ip -n "$ns" -6 route add 2001:db8:22::/48 nhid 11 proto bgp metric 20
+# Multipath routes as BIRD installs ECMP (RTA_MULTIPATH).
+ip -n "$ns" -6 route add 2001:db8:23::/48 proto bird metric 32 nexthop via 2001:db8:2::1 dev v0 nexthop via 2001:db8:2::3 dev v0
+ip -n "$ns" -4 route add 198.51.100.128/25 proto bird metric 32 nexthop via 198.51.100.1 dev v0 nexthop via 198.51.100.3 dev v0
 
 now() { date +%s%N; }
 ms() { echo $((($2 - $1) / 1000000)); }
@@ -139,28 +142,32 @@ command_cost() {
 one=(-i 203.0.113.0/24)
 four=(-i 203.0.113.0/24 -i 192.0.2.0/25 -i 2001:db8:20::/48 -i 2001:db8:21::/48)
 nexthops=(-i 192.0.2.128/25 -i 2001:db8:22::/48)
+multipath4=(-i 198.51.100.128/25)
+multipath6=(-i 2001:db8:23::/48)
 for bin in "${binaries[@]}"; do
 	echo
 	echo "== $bin"
-	printf '%-34s %10s %10s %12s\n' "" "attach ms" "exit ms" "peak RSS MiB"
-	for set in one four nexthops; do
+	printf '%-38s %10s %10s %12s\n' "" "attach ms" "exit ms" "peak RSS MiB"
+	for set in one four nexthops multipath4 multipath6; do
 		case $set in
 		one) args=("${one[@]}") label="capture of 1 route" ;;
 		four) args=("${four[@]}") label="capture of 4 routes" ;;
 		nexthops) args=("${nexthops[@]}") label="capture of 2 nhid routes" ;;
+		multipath4) args=("${multipath4[@]}") label="capture of 1 IPv4 multipath route" ;;
+		multipath6) args=("${multipath6[@]}") label="capture of 1 IPv6 multipath route" ;;
 		esac
 		: >"$tmp/runs"
 		for _ in $(seq "$rounds"); do
 			capture "$bin" "${args[@]}" >>"$tmp/runs"
 		done
 		if grep -q refused "$tmp/runs"; then
-			printf '%-34s %s\n' "$label" "refused: $(head -n1 "$tmp/stderr" | cut -c1-100)"
+			printf '%-38s %s\n' "$label" "refused: $(head -n1 "$tmp/stderr" | cut -c1-100)"
 			continue
 		fi
 		a=$(cut -d' ' -f1 "$tmp/runs" | median)
 		e=$(cut -d' ' -f2 "$tmp/runs" | median)
 		r=$(cut -d' ' -f3 "$tmp/runs" | median)
-		printf '%-34s %10s %10s %12s\n' "$label" "$a" "$e" "$((r / 1024))"
+		printf '%-38s %10s %10s %12s\n' "$label" "$a" "$e" "$((r / 1024))"
 	done
 	for sub in list cleanup; do
 		: >"$tmp/runs"
@@ -169,6 +176,6 @@ for bin in "${binaries[@]}"; do
 		done
 		t=$(cut -d' ' -f1 "$tmp/runs" | median)
 		r=$(cut -d' ' -f2 "$tmp/runs" | median)
-		printf '%-34s %10s %10s %12s\n' "lwtdump $sub" "$t" "" "$((r / 1024))"
+		printf '%-38s %10s %10s %12s\n' "lwtdump $sub" "$t" "" "$((r / 1024))"
 	done
 done

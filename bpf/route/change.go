@@ -327,14 +327,25 @@ func (h *Handle) Apply(c *Change, record func(*Change) error) error {
 	default:
 		return fmt.Errorf("apply route change: unknown kind %q", c.Kind)
 	}
-	cur, err := h.Lookup(c.Installed)
+	owned, err := h.Owned(c)
 	if err != nil {
 		return errors.Join(fmt.Errorf("check route %s: %w", c.Installed.Dst(), err), h.Undo(c))
 	}
-	if !c.Owns(cur) {
+	if !owned {
 		return errors.Join(fmt.Errorf("route %s in table %d does not carry the capture after the change", c.Installed.Dst(), c.Installed.Table()), h.Undo(c))
 	}
 	return nil
+}
+
+// Owned reports whether the route in c's place is still the one c
+// installed (see Owns). It needs no dump of the table where the lookup
+// finds the route.
+func (h *Handle) Owned(c *Change) (bool, error) {
+	cur, err := h.lookupKey(c.Installed.Key(), false)
+	if err != nil {
+		return false, err
+	}
+	return c.Owns(cur), nil
 }
 
 // Undo puts the routing table back as it was before c was applied: a
@@ -349,11 +360,17 @@ func (h *Handle) Undo(c *Change) error {
 		return fmt.Errorf("undo route change: unknown kind %q", c.Kind)
 	}
 	dst, table := c.Installed.Dst(), c.Installed.Table()
-	cur, err := h.Lookup(c.Installed)
+	cur, err := h.lookupKey(c.Installed.Key(), false)
 	if err != nil {
 		return fmt.Errorf("restore route %s: %w", dst, err)
 	}
 	if !c.Owns(cur) {
+		if cur != nil && c.Kind == Replaced {
+			// Compared with the original below: the route as a dump has it.
+			if cur, err = h.Lookup(c.Installed); err != nil {
+				return fmt.Errorf("restore route %s: %w", dst, err)
+			}
+		}
 		// The route no longer uses lwtdump's nexthop copies: they can go.
 		nerr := h.deleteNexthops(c.Nexthops)
 		switch {
@@ -373,7 +390,7 @@ func (h *Handle) Undo(c *Change) error {
 			return fmt.Errorf("delete route %s: %w", dst, err)
 		}
 		// Its lookup alone: a route that is gone needs no scan of the table.
-		if cur, err = h.fibMatch(dst, table); err == nil && c.Owns(cur) {
+		if cur, _, err = h.fibMatch(dst, table); err == nil && c.Owns(cur) {
 			err = fmt.Errorf("route %s in table %d is still there after its deletion", dst, table)
 		}
 		return err

@@ -60,34 +60,31 @@ const maxProbes = 4
 
 // fibMatch asks the kernel which route it uses for addresses of prefix, and
 // returns that route when it is a unicast route to exactly prefix in table;
-// nil when the lookup cannot tell.
-func (h *Handle) fibMatch(prefix netip.Prefix, table uint32) (*Route, error) {
+// nil when the lookup cannot tell. ordered is false for an IPv6 multipath
+// route: IPv6 lists the paths of its answer starting from the one the
+// lookup's hash chose, not in the route's order, which only a dump gives.
+// Such an answer tells whose the route is, not what exactly it is.
+func (h *Handle) fibMatch(prefix netip.Prefix, table uint32) (r *Route, ordered bool, err error) {
 	addr := prefix.Masked().Addr()
 	for range maxProbes {
 		r, err := h.getRoute(addr)
 		if err != nil || r == nil {
-			return nil, err
+			return nil, false, err
 		}
 		if matches(r, prefix, table) {
-			if r.Family() == unix.AF_INET6 && r.Multipath() {
-				// IPv6 lists the paths of its answer starting from the
-				// one the lookup's hash chose, not in the route's order:
-				// only a dump gives that order.
-				return nil, nil
-			}
-			return r, nil
+			return r, !(r.Family() == unix.AF_INET6 && r.Multipath()), nil
 		}
 		d := r.Dst()
 		if d.Bits() <= prefix.Bits() || !prefix.Contains(d.Addr()) {
-			return nil, nil // a shorter prefix, or another table's route: not this one
+			return nil, false, nil // a shorter prefix, or another table's route: not this one
 		}
 		next := lastAddr(d).Next()
 		if !next.IsValid() || !prefix.Contains(next) {
-			return nil, nil
+			return nil, false, nil
 		}
 		addr = next
 	}
-	return nil, nil
+	return nil, false, nil
 }
 
 // lastAddr is the last address of a prefix.
@@ -132,23 +129,28 @@ func (h *Handle) getRoute(addr netip.Addr) (*Route, error) {
 // first is the route the kernel uses and is the only one returned: routes
 // to the prefix with a higher metric (backups) are not looked for.
 func (h *Handle) Routes(prefix netip.Prefix, table uint32) ([]*Route, error) {
-	r, err := h.fibMatch(prefix, table)
+	r, ordered, err := h.fibMatch(prefix, table)
 	if err != nil {
 		return nil, err
 	}
-	if r != nil {
+	if r != nil && ordered {
 		return []*Route{r}, nil
 	}
 	return h.scan(prefix, table)
 }
 
 // LookupKey returns the route the kernel holds at k, or nil when there is none.
-func (h *Handle) LookupKey(k Key) (*Route, error) {
-	r, err := h.fibMatch(k.Dst, k.Table)
+func (h *Handle) LookupKey(k Key) (*Route, error) { return h.lookupKey(k, true) }
+
+// lookupKey is LookupKey; when exact is false, the paths of an IPv6
+// multipath route may come in another order than the route's, which is
+// enough to tell whose the route is (Owns) and needs no dump.
+func (h *Handle) lookupKey(k Key, exact bool) (*Route, error) {
+	r, ordered, err := h.fibMatch(k.Dst, k.Table)
 	if err != nil {
 		return nil, err
 	}
-	if r != nil && r.Priority() == k.Metric {
+	if r != nil && r.Priority() == k.Metric && (ordered || !exact) {
 		return r, nil
 	}
 	routes, err := h.scan(k.Dst, k.Table)

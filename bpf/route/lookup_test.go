@@ -119,7 +119,7 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("LookupKey(%s) = %v, %v", missing, r, err)
 	}
 	// The lookup answers as a dump does.
-	looked, _ := h.fibMatch(netip.MustParsePrefix("2001:db8:20::/48"), 254)
+	looked, _, _ := h.fibMatch(netip.MustParsePrefix("2001:db8:20::/48"), 254)
 	scanned, _ := h.scan(netip.MustParsePrefix("2001:db8:20::/48"), 254)
 	if looked == nil || len(scanned) != 2 || !Equal(looked, scanned[0]) {
 		t.Errorf("lookup %v, dump %v", looked, scanned)
