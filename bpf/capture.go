@@ -224,6 +224,12 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 		return p, err
 	}
 	oifs := r.OIFs()
+	if id := r.NexthopID(); id != 0 && len(oifs) == 0 {
+		// The dump leaves the nexthop out (nexthop_compat_mode 0).
+		if oifs, err = c.h.NexthopOIFs(id); err != nil {
+			return p, err
+		}
+	}
 	if t.Dev != "" && !slices.Contains(oifs, p.oif) {
 		return p, targetError{kind: ErrOtherDevice, msg: fmt.Sprintf("route %s in table %d goes through %s, not %s: drop @%s to capture it as it is", t.Prefix, table, devNames(c.h, oifs), t.Dev, t.Dev)}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +19,8 @@ var netnsCounter atomic.Int32
 // veth pairs: d0 (2001:db8:2::2/64, 198.51.100.2/28) - d1 (2001:db8:2::1,
 // 198.51.100.1) and v0 (2001:db8:3::2/64, 198.51.100.18/28) - v1
 // (2001:db8:3::1, 198.51.100.17), runs the ip commands of setup in the
-// first, and returns a handle to it. Both are removed when the test ends.
+// first ("netns exec NETNS CMD" runs CMD in it), and returns a handle to it.
+// Both are removed when the test ends.
 func testNetns(t *testing.T, setup ...string) *Handle {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -52,7 +54,23 @@ func testNetns(t *testing.T, setup ...string) *Handle {
 	}
 	ip("-n", name+"-peer", "link", "set", "d1", "up")
 	ip("-n", name+"-peer", "link", "set", "v1", "up")
+	// Routes through a device without carrier are dumped as linkdown: wait
+	// for both links' carrier, so that no flag changes under the test.
+	for i := 0; ; i++ {
+		out, _ := exec.Command("ip", "-n", name, "-o", "link", "show").Output()
+		if strings.Count(string(out), "LOWER_UP") >= 3 { // lo, d0, v0
+			break
+		}
+		if i == 250 {
+			t.Fatalf("no carrier on d0 and v0 after 5 s:\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, line := range setup {
+		if cmd, ok := strings.CutPrefix(line, "netns exec NETNS "); ok {
+			ip(append([]string{"netns", "exec", name}, strings.Fields(cmd)...)...)
+			continue
+		}
 		ip(append([]string{"-n", name}, strings.Fields(line)...)...)
 	}
 	h, err := Open(name)

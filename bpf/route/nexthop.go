@@ -334,6 +334,30 @@ func (h *Handle) CheckNexthops(r *Route) error {
 	return nil
 }
 
+// NexthopOIFs returns the devices of the nexthop object id, or of each
+// nexthop of the group id, in the group's order: for a route whose dump
+// leaves its nexthop out (net.ipv4.nexthop_compat_mode 0).
+func (h *Handle) NexthopOIFs(id uint32) ([]int, error) {
+	n, err := h.GetNexthop(id)
+	if err != nil || n == nil {
+		return nil, err
+	}
+	if !n.IsGroup() {
+		return []int{n.OIF()}, nil
+	}
+	var oifs []int
+	for _, m := range n.Group() {
+		mn, err := h.GetNexthop(m.Id)
+		if err != nil {
+			return nil, err
+		}
+		if mn != nil {
+			oifs = append(oifs, mn.OIF())
+		}
+	}
+	return oifs, nil
+}
+
 // checkCopyable refuses a single nexthop whose copy cannot carry an encap.
 func checkCopyable(n *Nexthop) error {
 	switch {

@@ -59,7 +59,14 @@ func snapshot(t *testing.T, h *Handle) string {
 // with another route are untouched (and so is that route), and Undo puts
 // every route and nexthop back as it was.
 func TestNexthopCapture(t *testing.T) {
+	t.Run("compat", func(t *testing.T) { testNexthopCapture(t, "1") })
+	// Route dumps without the nexthops' gateways, devices and encaps.
+	t.Run("no-compat", func(t *testing.T) { testNexthopCapture(t, "0") })
+}
+
+func testNexthopCapture(t *testing.T, compat string) {
 	h := testNetns(t,
+		"netns exec NETNS sysctl -qw net.ipv4.nexthop_compat_mode="+compat,
 		"nexthop add id 11 via 2001:db8:2::1 dev d0",
 		"nexthop add id 12 via 2001:db8:3::1 dev v0",
 		"nexthop add id 13 group 11,1/12,3",
@@ -119,6 +126,14 @@ func TestNexthopCapture(t *testing.T) {
 			}
 			if len(cur.Paths()) == 0 {
 				progs = len(cur.Programs())
+			}
+			if compat == "0" && tc.copies > 0 {
+				progs = tc.paths // the dump does not show them: the nexthops have them
+				for _, cp := range c.Nexthops {
+					if n, err := h.GetNexthop(cp.Nexthop.ID()); err != nil || n == nil || !ownsNexthop(n, cp.Nexthop) {
+						t.Errorf("nexthop copy %d: %v, %v", cp.Nexthop.ID(), n, err)
+					}
+				}
 			}
 			if progs != tc.paths {
 				t.Errorf("the encap is on %d paths, want %d: %s", progs, tc.paths, snapshot(t, h))
