@@ -172,23 +172,38 @@ func Start(opts Options) (_ *Capture, err error) {
 		return nil, err
 	}
 	for i, p := range plans {
-		var ch *route.Change
-		if p.existing != nil {
-			if ch, err = c.h.PlanReplace(p.existing, encaps[i]); err != nil {
-				return nil, err
-			}
-		} else {
-			ch = route.PlanAdd(p.prefix, p.oif, opts.Table, encaps[i])
-		}
-		if err := c.state.Record(ch); err != nil {
+		ch, err := c.attach(p.existing, p.prefix, p.oif, opts.Table, encaps[i])
+		if err != nil {
 			return nil, err
-		}
-		if err := c.h.Apply(ch, c.state.Record); err != nil {
-			return nil, errors.Join(err, c.state.Forget(ch))
 		}
 		c.changes = append(c.changes, ch)
 	}
 	return c, nil
+}
+
+// attach puts the encap e on a route: on existing, a route as the kernel
+// holds it (on the route, on each of its paths, or on copies of its nexthop
+// objects), or, when existing is nil, on a route to prefix through oif that
+// it adds in table. The change is in the state file before the route is
+// touched; on failure nothing is left changed or recorded. Undo the change
+// with c.h.Undo, then forget it in the state file.
+func (c *Capture) attach(existing *route.Route, prefix netip.Prefix, oif int, table uint32, e route.Encap) (*route.Change, error) {
+	var ch *route.Change
+	if existing != nil {
+		var err error
+		if ch, err = c.h.PlanReplace(existing, e); err != nil {
+			return nil, err
+		}
+	} else {
+		ch = route.PlanAdd(prefix, oif, table, e)
+	}
+	if err := c.state.Record(ch); err != nil {
+		return nil, err
+	}
+	if err := c.h.Apply(ch, c.state.Record); err != nil {
+		return nil, errors.Join(err, c.state.Forget(ch))
+	}
+	return ch, nil
 }
 
 // resolve finds the route a target names and checks that it can be changed and restored.
