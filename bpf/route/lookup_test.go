@@ -39,6 +39,9 @@ func testNetns(t *testing.T, setup ...string) *Handle {
 	})
 	ip("netns", "add", name)
 	ip("netns", "add", name+"-peer")
+	// Link-local addresses without duplicate address detection: at once,
+	// not in the middle of the test.
+	ip("netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
 	ip("-n", name, "link", "add", "d0", "type", "veth", "peer", "name", "d1", "netns", name+"-peer")
 	ip("-n", name, "link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", name+"-peer")
 	ip("-n", name, "addr", "add", "2001:db8:2::2/64", "dev", "d0", "nodad")
@@ -54,15 +57,17 @@ func testNetns(t *testing.T, setup ...string) *Handle {
 	}
 	ip("-n", name+"-peer", "link", "set", "d1", "up")
 	ip("-n", name+"-peer", "link", "set", "v1", "up")
-	// Routes through a device without carrier are dumped as linkdown: wait
-	// for both links' carrier, so that no flag changes under the test.
+	// Routes through a device without carrier are dumped as linkdown, and
+	// a link gets its link-local address when it comes up: wait for both
+	// links' carrier and addresses, so that nothing changes under the test.
 	for i := 0; ; i++ {
-		out, _ := exec.Command("ip", "-n", name, "-o", "link", "show").Output()
-		if strings.Count(string(out), "LOWER_UP") >= 3 { // lo, d0, v0
+		links, _ := exec.Command("ip", "-n", name, "-o", "link", "show").Output()
+		addrs, _ := exec.Command("ip", "-n", name, "-o", "-6", "addr", "show", "scope", "link").Output()
+		if strings.Count(string(links), "LOWER_UP") >= 3 && strings.Count(string(addrs), "fe80::") >= 2 { // lo, d0, v0
 			break
 		}
 		if i == 250 {
-			t.Fatalf("no carrier on d0 and v0 after 5 s:\n%s", out)
+			t.Fatalf("d0 and v0 not up after 5 s:\n%s%s", links, addrs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
