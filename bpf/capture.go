@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -184,23 +185,40 @@ func Start(opts Options) (_ *Capture, err error) {
 		return nil, err
 	}
 	for i, p := range plans {
-		var ch *route.Change
-		if p.existing != nil {
-			ch = route.PlanReplace(p.existing, encaps[i])
-		} else {
-			ch = route.PlanAdd(p.prefix, p.oif, opts.Table, encaps[i])
-		}
-		if err := c.state.Record(ch); err != nil {
+		ch, err := c.attach(p.existing, p.prefix, p.oif, opts.Table, encaps[i])
+		if err != nil {
 			return nil, err
-		}
-		if err := c.h.Apply(ch); err != nil {
-			return nil, errors.Join(err, c.state.Forget(ch))
 		}
 		c.changes = append(c.changes, ch)
 		c.follow.add(ch, c.h.ChangeSeq(), p.sid)
 	}
 	c.follow.start()
 	return c, nil
+}
+
+// attach puts the encap e on a route: on existing, a route as the kernel
+// holds it (on the route, on each of its paths, or on copies of its nexthop
+// objects), or, when existing is nil, on a route to prefix through oif that
+// it adds in table. The change is in the state file before the route is
+// touched; on failure nothing is left changed or recorded. Undo the change
+// with c.h.Undo, then forget it in the state file.
+func (c *Capture) attach(existing *route.Route, prefix netip.Prefix, oif int, table uint32, e route.Encap) (*route.Change, error) {
+	var ch *route.Change
+	if existing != nil {
+		var err error
+		if ch, err = c.h.PlanReplace(existing, e); err != nil {
+			return nil, err
+		}
+	} else {
+		ch = route.PlanAdd(prefix, oif, table, e)
+	}
+	if err := c.state.Record(ch); err != nil {
+		return nil, err
+	}
+	if err := c.h.Apply(ch, c.state.Record); err != nil {
+		return nil, errors.Join(err, c.state.Forget(ch))
+	}
+	return ch, nil
 }
 
 // resolve finds the route a target names and checks that it can be changed and restored.
@@ -212,7 +230,7 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 			return p, &TargetError{Kind: ErrNoDevice, Prefix: t.Prefix, Table: table, Netns: c.h.Netns(), Dev: t.Dev}
 		}
 	}
-	routes, err := c.h.Find(t.Prefix, table)
+	routes, err := c.h.Routes(t.Prefix, table)
 	if err != nil {
 		return p, err
 	}
@@ -222,34 +240,31 @@ func (c *Capture) resolve(t Target, table uint32) (plan, error) {
 		}
 		return p, nil
 	}
-	r := routes[0] // the one the kernel uses: lowest metric
-	if len(routes) > 1 && routes[1].Priority() == r.Priority() {
-		// IPv4 routes added with `ip route append`: a replace takes the
-		// first, which is not necessarily the one the kernel uses.
-		return p, fmt.Errorf("route %s has %d routes with metric %d in table %d: lwtdump cannot tell which one a capture would replace: %w", t.Prefix, sameMetric(routes), r.Priority(), table, route.ErrNotRestorable)
-	}
+	// The one the kernel uses: lowest metric. IPv4 routes appended to one
+	// prefix at one metric (`ip route append`) come in the kernel's order,
+	// and a replace takes the first, which the kernel uses.
+	r := routes[0]
 	if err := c.checkOwner(r, table); err != nil {
 		return p, err
 	}
 	if err := route.CheckReplaceable(r); err != nil {
 		return p, err
 	}
-	if t.Dev != "" && r.OIF() != p.oif {
-		return p, &TargetError{Kind: ErrOtherDevice, Prefix: t.Prefix, Table: table, Netns: c.h.Netns(), Dev: t.Dev, RouteDev: c.h.LinkName(r.OIF())}
+	if err := c.h.CheckNexthops(r); err != nil {
+		return p, err
 	}
-	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
-	return p, nil
-}
-
-// sameMetric counts the routes that share the lowest metric.
-func sameMetric(routes []*route.Route) int {
-	n := 0
-	for _, r := range routes {
-		if r.Priority() == routes[0].Priority() {
-			n++
+	oifs := r.OIFs()
+	if id := r.NexthopID(); id != 0 && len(oifs) == 0 {
+		// The dump leaves the nexthop out (nexthop_compat_mode 0).
+		if oifs, err = c.h.NexthopOIFs(id); err != nil {
+			return p, err
 		}
 	}
-	return n
+	if t.Dev != "" && !slices.Contains(oifs, p.oif) {
+		return p, &TargetError{Kind: ErrOtherDevice, Prefix: t.Prefix, Table: table, Netns: c.h.Netns(), Dev: t.Dev, RouteDev: devNames(c.h, oifs)}
+	}
+	p.existing, p.oif, p.dev = r, r.OIF(), devNames(c.h, oifs)
+	return p, nil
 }
 
 // resolveSID finds the seg6local End route of an SRv6 SID.

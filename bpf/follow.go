@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -478,7 +477,7 @@ func (c *Capture) replan(old *route.Change, r *route.Route, sid bool) (*route.Ch
 	if err := check(r); err != nil {
 		return nil, err
 	}
-	return route.PlanReplace(r, route.Encap{Type: old.Installed.EncapType(), Data: old.Installed.Encap()}), nil
+	return c.h.PlanReplace(r, route.Encap{Type: old.Installed.EncapType(), Data: old.Installed.Encap()})
 }
 
 // giveUp stops following fr; when no route is left to capture, the capture ends.
@@ -510,7 +509,7 @@ func (f *follower) pausedUntil(fr *followed) string {
 	if f.noFollow {
 		return "capture of it lost"
 	}
-	return "capture paused until a route to " + netip.PrefixFrom(fr.key.Dst, int(fr.key.DstLen)).String() + " comes back"
+	return "capture paused until a route to " + fr.key.Dst.String() + " comes back"
 }
 
 // onLink notes links going down: the kernel removes the IPv4 routes through
@@ -525,7 +524,7 @@ func (f *follower) onLink(ev route.Event) {
 	}
 	f.down[ev.Link] = true
 	for _, fr := range f.routes {
-		if !fr.attached || fr.pending != 0 || fr.key.Family != unix.AF_INET || fr.ch.Installed.OIF() != ev.Link {
+		if !fr.attached || fr.pending != 0 || !fr.key.Dst.Addr().Is4() || fr.ch.Installed.OIF() != ev.Link {
 			continue
 		}
 		cur, err := f.c.h.Lookup(fr.ch.Installed)
@@ -763,7 +762,7 @@ func (f *follower) routeGaps() []RouteGaps {
 	var out []RouteGaps
 	for _, fr := range f.routes {
 		if len(fr.gaps) > 0 {
-			out = append(out, RouteGaps{Route: netip.PrefixFrom(fr.key.Dst, int(fr.key.DstLen)).String(), Gaps: append([]sample.Gap(nil), fr.gaps...)})
+			out = append(out, RouteGaps{Route: fr.key.Dst.String(), Gaps: append([]sample.Gap(nil), fr.gaps...)})
 		}
 	}
 	return out
