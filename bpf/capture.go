@@ -141,7 +141,9 @@ func Start(opts Options) (_ *Capture, err error) {
 			return nil, err
 		}
 	}
-	var encaps []route.Encap
+	// encaps[i] goes on plans[i]; follows[i] on the versions of its route
+	// that another process installs during the capture.
+	var encaps, follows []route.Encap
 	for _, p := range plans {
 		hooks := opts.Hooks
 		if p.sid {
@@ -174,7 +176,15 @@ func Start(opts Options) (_ *Capture, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("build encap for %s: %w", p.prefix, err)
 		}
-		encaps = append(encaps, e)
+		encaps, follows = append(encaps, e), append(follows, e)
+		if p.existing == nil && !p.sid {
+			// A version of the route lwtdump added that another process
+			// installs is that process's: lwtdump replaces it, and a
+			// cleanup without the state file must not delete it.
+			if follows[len(follows)-1], err = BPFEncap(progs, false); err != nil {
+				return nil, fmt.Errorf("build encap for %s: %w", p.prefix, err)
+			}
+		}
 	}
 	// The reader exists before the first program is attached, so that no
 	// sample is lost between the two.
@@ -190,7 +200,7 @@ func Start(opts Options) (_ *Capture, err error) {
 			return nil, err
 		}
 		c.changes = append(c.changes, ch)
-		c.follow.add(ch, c.h.ChangeSeq(), p.sid)
+		c.follow.add(ch, c.h.ChangeSeq(), p.sid, follows[i])
 	}
 	c.follow.start()
 	return c, nil
@@ -201,7 +211,8 @@ func Start(opts Options) (_ *Capture, err error) {
 // objects), or, when existing is nil, on a route to prefix through oif that
 // it adds in table. The change is in the state file before the route is
 // touched; on failure nothing is left changed or recorded. Undo the change
-// with c.h.Undo, then forget it in the state file.
+// with c.h.Undo, then forget it in the state file. Once the capture runs,
+// it is called with c.stateMu held.
 func (c *Capture) attach(existing *route.Route, prefix netip.Prefix, oif int, table uint32, e route.Encap) (*route.Change, error) {
 	var ch *route.Change
 	if existing != nil {

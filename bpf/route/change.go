@@ -290,6 +290,10 @@ var (
 	ErrRouteChanged = errors.New("route was changed during the capture by something else")
 	// ErrRestoreDiffers means the route put back differs from the original.
 	ErrRestoreDiffers = errors.New("route put back differs from the original")
+	// ErrNotCarried means that Apply made its change, but the route in its
+	// place then was not the one it installed: something else changed it
+	// at the same moment, or the kernel added a route beside it.
+	ErrNotCarried = errors.New("does not carry the capture after the change")
 )
 
 // Owns reports whether r, as the kernel now holds it, is the route c
@@ -337,7 +341,7 @@ func (h *Handle) Apply(c *Change, record func(*Change) error) error {
 		return errors.Join(fmt.Errorf("check route %s: %w", c.Installed.Dst(), err), h.Undo(c))
 	}
 	if !owned {
-		return errors.Join(fmt.Errorf("route %s in table %d does not carry the capture after the change", c.Installed.Dst(), c.Installed.Table()), h.Undo(c))
+		return errors.Join(fmt.Errorf("route %s in table %d %w", c.Installed.Dst(), c.Installed.Table(), ErrNotCarried), h.Undo(c))
 	}
 	return nil
 }

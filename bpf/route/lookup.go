@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -343,6 +344,9 @@ func (h *Handle) dump(req *nl.NetlinkRequest, fn func(typ uint16, msg []byte) er
 	if err != nil {
 		return err
 	}
+	// Numbered as exec numbers its requests, so that no answer of one is
+	// taken for the other's.
+	req.Seq = atomic.AddUint32(&h.sh.Seq, 1)
 	if err := h.sock.Send(req); err != nil {
 		return err
 	}

@@ -269,18 +269,29 @@ func (h *Handle) planNexthops(id uint32, e Encap) ([]NexthopCopy, error) {
 	if err != nil {
 		return nil, err
 	}
+	shape, err := groupShape(top)
+	if err != nil {
+		return nil, err
+	}
 	group.Attrs = append(group.Attrs,
 		newAttr(unix.NHA_ID, nl.Uint32Attr(gid)),
 		newAttr(unix.NHA_GROUP, groupBytes(members)))
+	group.Attrs = append(group.Attrs, shape...)
+	return append(copies, NexthopCopy{Of: id, Nexthop: group}), nil
+}
+
+// groupShape returns the attributes of a group's copy that say what kind of
+// group it is: its type and, for a resilient group, the same number of
+// buckets and the same timers (the table of buckets is the kernel's to fill).
+func groupShape(top *Nexthop) ([]syscall.NetlinkRouteAttr, error) {
+	var shape []syscall.NetlinkRouteAttr
 	if v := top.attr(unix.NHA_GROUP_TYPE); v != nil {
-		group.Attrs = append(group.Attrs, newAttr(unix.NHA_GROUP_TYPE, v))
+		shape = append(shape, newAttr(unix.NHA_GROUP_TYPE, v))
 	}
 	if v := top.attr(nhaResGroup); v != nil {
-		// A resilient group: the same number of buckets and the same
-		// timers; the table of buckets is the kernel's to fill.
 		inner, err := nl.ParseRouteAttr(v)
 		if err != nil {
-			return nil, fmt.Errorf("parse resilient group %d: %w", id, err)
+			return nil, fmt.Errorf("parse resilient group %d: %w", top.ID(), err)
 		}
 		var res []byte
 		for _, a := range inner {
@@ -289,9 +300,9 @@ func (h *Handle) planNexthops(id uint32, e Encap) ([]NexthopCopy, error) {
 				res = append(res, attrBytes(a)...)
 			}
 		}
-		group.Attrs = append(group.Attrs, newAttr(nhaResGroup|unix.NLA_F_NESTED, res))
+		shape = append(shape, newAttr(nhaResGroup|unix.NLA_F_NESTED, res))
 	}
-	return append(copies, NexthopCopy{Of: id, Nexthop: group}), nil
+	return shape, nil
 }
 
 // CheckNexthops refuses a route on a nexthop object that lwtdump cannot
@@ -380,20 +391,115 @@ func (h *Handle) copyNexthop(n *Nexthop, e Encap, taken map[uint32]bool) (Nextho
 	if err != nil {
 		return NexthopCopy{}, err
 	}
-	// The header of a request: the family, flags a request may set
-	// (onlink), scope 0 (the kernel derives it).
-	c := &Nexthop{Msg: unix.Nhmsg{Family: n.Msg.Family, Protocol: nexthopProtocol, Flags: n.Msg.Flags & unix.RTNH_F_ONLINK}}
+	m := mirror(n)
+	c := &Nexthop{Msg: m.Msg}
 	c.Attrs = append(c.Attrs, newAttr(unix.NHA_ID, nl.Uint32Attr(id)))
-	for _, t := range []uint16{unix.NHA_OIF, unix.NHA_GATEWAY} {
-		if v := n.attr(t); v != nil {
-			c.Attrs = append(c.Attrs, newAttr(t, v))
-		}
-	}
+	c.Attrs = append(c.Attrs, m.Attrs...)
 	c.Attrs = append(c.Attrs,
 		newAttr(unix.NHA_ENCAP_TYPE, nl.Uint16Attr(e.Type)),
 		newAttr(unix.NHA_ENCAP|unix.NLA_F_NESTED, e.Data))
 	return NexthopCopy{Of: n.ID(), Nexthop: c}, nil
 }
+
+// mirror returns what a copy of the single nexthop n takes of it: the
+// header of a request (the family, the flags a request may set, onlink,
+// and scope 0, which the kernel derives), its device and its gateway.
+func mirror(n *Nexthop) *Nexthop {
+	m := &Nexthop{Msg: unix.Nhmsg{Family: n.Msg.Family, Protocol: nexthopProtocol, Flags: n.Msg.Flags & unix.RTNH_F_ONLINK}}
+	for _, t := range []uint16{unix.NHA_OIF, unix.NHA_GATEWAY} {
+		if v := n.attr(t); v != nil {
+			m.Attrs = append(m.Attrs, newAttr(t, v))
+		}
+	}
+	return m
+}
+
+// mirrors reports whether the copy c forwards as the single nexthop n does.
+func mirrors(c, n *Nexthop) bool {
+	return !n.IsGroup() && checkCopyable(n) == nil && bytes.Equal(mirror(c).Bytes(), mirror(n).Bytes())
+}
+
+// CopyState is what became of the nexthop objects that a change's copies
+// mirror (see CheckCopies).
+type CopyState int
+
+// The states of a change's copies.
+const (
+	// CopiesCurrent: the copies forward as the nexthops they copy do.
+	CopiesCurrent CopyState = iota
+	// CopiesStale: another process changed a nexthop the copies mirror
+	// (ip nexthop replace: its gateway, device, group members or weights),
+	// or removed a member of the group: the copies must be made again
+	// (PlanReplace) for the route to forward as that process asked.
+	CopiesStale
+	// NexthopGone: the nexthop object of the route (as the process that
+	// installed it made it) was deleted. The kernel deletes the routes that
+	// use a nexthop with it: so would it the route, had it not been on
+	// lwtdump's copy.
+	NexthopGone
+)
+
+// Copied returns the ids of the nexthop objects that c's copies mirror,
+// the route's own last.
+func (c *Change) Copied() []uint32 {
+	var ids []uint32
+	for _, n := range c.Nexthops {
+		ids = append(ids, n.Of)
+	}
+	return ids
+}
+
+// CheckCopies compares c's nexthop copies with the nexthop objects they
+// copy, as the kernel now holds them. A change without copies is current.
+func (h *Handle) CheckCopies(c *Change) (CopyState, error) {
+	if len(c.Nexthops) == 0 {
+		return CopiesCurrent, nil
+	}
+	last := c.Nexthops[len(c.Nexthops)-1]
+	top, err := h.GetNexthop(last.Of)
+	switch {
+	case err != nil:
+		return 0, err
+	case top == nil:
+		return NexthopGone, nil
+	case !last.Nexthop.IsGroup():
+		if !mirrors(last.Nexthop, top) {
+			return CopiesStale, nil
+		}
+		return CopiesCurrent, nil
+	case !top.IsGroup():
+		return CopiesStale, nil
+	}
+	want, err := groupShape(top)
+	if err != nil {
+		return 0, err
+	}
+	have, _ := groupShape(last.Nexthop)
+	members, mine := top.Group(), last.Nexthop.Group()
+	if !slices.EqualFunc(want, have, func(a, b syscall.NetlinkRouteAttr) bool { return bytes.Equal(attrBytes(a), attrBytes(b)) }) ||
+		len(members) != len(mine) || len(members) != len(c.Nexthops)-1 {
+		return CopiesStale, nil
+	}
+	for i, m := range members {
+		cp := c.Nexthops[i]
+		if cp.Of != m.Id || mine[i].Id != cp.Nexthop.ID() || mine[i].Weight != m.Weight || mine[i].High != m.High {
+			return CopiesStale, nil
+		}
+		n, err := h.GetNexthop(m.Id)
+		if err != nil {
+			return 0, err
+		}
+		if n == nil || !mirrors(cp.Nexthop, n) {
+			return CopiesStale, nil
+		}
+	}
+	return CopiesCurrent, nil
+}
+
+// DeleteCopies deletes c's nexthop copies, the group before its members,
+// each only while it is still the one lwtdump created. Call it only once
+// the route no longer uses them: deleting a nexthop deletes the routes on it.
+func (h *Handle) DeleteCopies(c *Change) error { return h.deleteNexthops(c.Nexthops) }
 
 func groupBytes(g []unix.NexthopGrp) []byte {
 	var b []byte
