@@ -1067,24 +1067,33 @@ func (f *follower) describe(r *route.Route) string {
 	if r == nil {
 		return "no route"
 	}
+	gw, oif := r.Gateway(), r.OIF()
+	id := r.NexthopID()
+	if id != 0 {
+		// The route's dump shows its nexthop object as it was then; the
+		// object itself says what it is now (for a group: its id alone).
+		if n, err := f.c.h.GetNexthop(id); err == nil && n != nil {
+			gw, oif = n.Gateway(), n.OIF()
+		}
+	}
 	var parts []string
-	if gw := r.Gateway(); gw.IsValid() {
+	if gw.IsValid() {
 		parts = append(parts, "via "+gw.String())
 	}
-	if id := r.NexthopID(); id != 0 {
+	if id != 0 {
 		parts = append(parts, fmt.Sprintf("nhid %d", id))
 	}
 	if r.Multipath() {
 		parts = append(parts, "multipath")
 	}
-	if o := r.OIF(); o != 0 {
+	if o := oif; o != 0 {
 		name := f.c.h.LinkName(o)
 		if name == "" {
 			name = fmt.Sprintf("ifindex %d", o)
 		}
 		parts = append(parts, "dev "+name)
 	}
-	if t := r.EncapType(); t != 0 {
+	if t := r.EncapType(); t != 0 && id == 0 {
 		parts = append(parts, "encap "+route.EncapName(t))
 	}
 	parts = append(parts, "proto "+route.ProtocolName(r.Protocol()))
