@@ -457,7 +457,21 @@ func (c *Capture) Detach() error {
 		}
 	}
 	c.changes = failed
-	if len(failed) == 0 && c.state != nil {
+	if c.follow != nil {
+		// Nexthop copies of versions of the routes the capture followed
+		// away from, which could not be deleted then.
+		var left []*route.Change
+		for _, old := range c.follow.leftover {
+			if err := c.h.DeleteCopies(old); err != nil {
+				errs = append(errs, err)
+				left = append(left, old)
+				continue
+			}
+			errs = append(errs, c.state.Forget(old))
+		}
+		c.follow.leftover = left
+	}
+	if len(failed) == 0 && c.state != nil && c.state.Done() {
 		errs = append(errs, c.state.Remove())
 		c.state = nil
 	}

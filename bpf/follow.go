@@ -130,6 +130,10 @@ type follower struct {
 	failed   chan error // one error that ends the capture
 	stopped  bool       // after stop: no re-attachment any more, only bookkeeping
 	held     *route.Event
+	// leftover are changes replaced by newer ones whose nexthop copies
+	// could not be deleted: Detach tries again, and the state file keeps
+	// them until it succeeds.
+	leftover []*route.Change
 }
 
 // newFollower opens the notification socket for the capture's targets,
@@ -453,8 +457,8 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 		return what() + "; "
 	}
 	if err := f.c.checkFollow(cur, fr.sid); err != nil {
-		f.putBack(fr, t)
-		f.giveUp(fr, t, fmt.Sprintf("%snow %s, which lwtdump cannot capture: %v; no longer following it%s", prefix(), f.describe(cur), collapseSpace(err), f.others(fr)))
+		back := f.putBack(fr, t)
+		f.giveUp(fr, t, fmt.Sprintf("%snow %s, which lwtdump cannot capture: %v; no longer following it%s%s", prefix(), f.describe(cur), collapseSpace(err), back, f.others(fr)))
 		return
 	}
 	f.c.stateMu.Lock()
@@ -464,8 +468,8 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 		if route.Gone(err) || errors.Is(err, route.ErrNotCarried) {
 			return // removed or changed meanwhile: its notification follows
 		}
-		f.putBack(fr, t)
-		f.giveUp(fr, t, fmt.Sprintf("%sattaching again failed: %v; no longer following it%s", prefix(), collapseSpace(err), f.others(fr)))
+		back := f.putBack(fr, t)
+		f.giveUp(fr, t, fmt.Sprintf("%sattaching again failed: %v; no longer following it%s%s", prefix(), collapseSpace(err), back, f.others(fr)))
 		return
 	}
 	seq := f.c.h.ChangeSeq()
@@ -484,7 +488,8 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 	// The route is on ch's copies now, if it has any: those of the
 	// version before can go, then their record.
 	if err := f.c.h.DeleteCopies(old); err != nil {
-		f.say(fr, now, fmt.Sprintf("lwtdump's nexthop copies of the version before stay: %v (lwtdump cleanup removes them once the capture has ended)", collapseSpace(err)))
+		f.say(fr, now, fmt.Sprintf("lwtdump's nexthop copies of the version before stay for now: %v", collapseSpace(err)))
+		f.leftover = append(f.leftover, old)
 	} else {
 		f.c.state.Forget(old)
 	}
@@ -518,18 +523,22 @@ func (c *Capture) checkFollow(r *route.Route, sid bool) error {
 // putBack gives the route back to the process that installed it, when it
 // still carries the capture on lwtdump's nexthop copies but the capture
 // cannot follow that process's nexthops: the route must forward as that
-// process asked. The gap lasts until the capture ends.
-func (f *follower) putBack(fr *followed, t time.Time) {
+// process asked. The gap lasts until the capture ends. It returns what to
+// add to the line that says so, "" when there was nothing to put back.
+func (f *follower) putBack(fr *followed, t time.Time) string {
 	if !fr.attached || fr.want == nil {
-		return
+		return ""
 	}
 	seq, err := f.c.h.Replace(fr.want)
 	if err != nil {
-		return // gone meanwhile, or the restore at exit tries again
+		// Gone meanwhile (its notification follows), or the restore at
+		// exit tries again.
+		return fmt.Sprintf("; putting the route back as the other process has it failed: %v", collapseSpace(err))
 	}
 	fr.attached, fr.pending, fr.basisGen = false, seq, fr.wantGen
 	f.openGap(fr, t)
 	f.c.h.DeleteCopies(fr.ch)
+	return "; the route is put back as the other process has it"
 }
 
 // giveUp stops following fr; when no route is left to capture, the capture ends.
@@ -652,7 +661,11 @@ func (f *follower) followNexthops(fr *followed) {
 	case f.stopped:
 		return // the route is put back on that nexthop at once
 	}
+	before := fr.ch
 	f.reattach(fr, ev.Time, func() string {
+		if fr.ch == before {
+			return what() // not followed: said with why
+		}
 		return what() + "; followed: the route is on new copies of lwtdump's (" + f.copyIDs(fr.ch) + ")"
 	}, false)
 }
@@ -742,6 +755,9 @@ func (f *follower) describeCopies(c *route.Change) string {
 
 // describeSingle says what a single nexthop is: "via 2001:db8:2::1 dev r1_h2".
 func (f *follower) describeSingle(n *route.Nexthop) string {
+	if n.Blackhole() {
+		return "blackhole"
+	}
 	var parts []string
 	if gw := n.Gateway(); gw.IsValid() {
 		parts = append(parts, "via "+gw.String())

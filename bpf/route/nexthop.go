@@ -141,6 +141,9 @@ func (n *Nexthop) Group() []unix.NexthopGrp {
 	return g
 }
 
+// Blackhole reports whether the nexthop drops what it is given.
+func (n *Nexthop) Blackhole() bool { return n.has(unix.NHA_BLACKHOLE) }
+
 // IsGroup reports whether the nexthop is a group.
 func (n *Nexthop) IsGroup() bool { return n.has(unix.NHA_GROUP) }
 

@@ -153,7 +153,7 @@ func logZebra(t *testing.T, rb *routerbed) {
 	t.Helper()
 	n := 0
 	for _, line := range strings.Split(rb.daemonLog("r1", "zebra"), "\n") {
-		if strings.Contains(line, "originated") || strings.Contains(line, "lwtdump") || strings.Contains(line, "encap") {
+		if strings.Contains(line, "originated") || strings.Contains(line, "lwtdump") || strings.Contains(line, "encap") || strings.Contains(line, "nexthop group with ID") {
 			if n < 10 {
 				t.Logf("zebra: %s", line)
 			}

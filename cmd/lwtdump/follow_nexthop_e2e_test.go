@@ -281,3 +281,44 @@ func TestFollowAddedRouteReplaced(t *testing.T) {
 		})
 	}
 }
+
+// A nexthop object that another process turns into one lwtdump cannot
+// copy (a blackhole) while a route on it is captured: the route is put
+// back on that nexthop object at once, so that it forwards (here: drops)
+// as that process asked, the copy is deleted, and the route is no longer
+// followed; the other routes are still captured.
+func TestFollowNexthopUncopyable(t *testing.T) {
+	tb := newTestbed(t)
+	tb.ip("-n", tb.r1, "nexthop", "add", "id", "100", "via", "198.51.100.1", "dev", "r1_h2")
+	tb.ip("-n", tb.r1, "-4", "route", "replace", "203.0.113.0/24", "nhid", "100")
+	t.Cleanup(func() { tb.tryIP("-n", tb.r1, "nexthop", "flush") })
+	before := tb.routes(tb.r1)
+	p := startLwtdump(t, tb.launch(), "-i", "203.0.113.0/24", "-i", "2001:db8:20::/48", "--netns", tb.r1, "-w", filepath.Join(t.TempDir(), "out.pcapng"))
+	tb.ping(tb.h1, "203.0.113.1", 2)
+	tb.ip("-n", tb.r1, "nexthop", "replace", "id", "100", "blackhole")
+	t.Logf("stderr said: %s", p.waitLine(2*time.Second, "route 203.0.113.0/24 (table 254, metric 0) nexthop 100 changed by ",
+		": now blackhole, was via 198.51.100.1 dev r1_h2; now nhid 100 proto boot, which lwtdump cannot capture: ",
+		"nexthop 100 is a blackhole, which cannot carry an encap", "; no longer following it; the route is put back as the other process has it (the other routes are still captured)"))
+	// The kernel gives a route put on a blackhole nexthop the type
+	// blackhole; it drops what it is given either way.
+	const putBack = "blackhole 203.0.113.0/24 nhid 100 dev lo"
+	if got := tb.routeLine("203.0.113.0/24"); got != putBack {
+		t.Errorf("route after the change: %q, want %q", got, putBack)
+	}
+	if own := tb.lwtdumpNexthops(tb.r1); len(own) != 0 {
+		t.Errorf("lwtdump's nexthops left: %q", own)
+	}
+	if n := tb.ping(tb.h1, "2001:db8:20::1", 2); n != 2 {
+		t.Errorf("%d of 2 pings through the other route answered", n)
+	}
+	if code := p.stop(syscall.SIGINT); code != 0 {
+		t.Fatalf("exit code %d\n%s", code, p.stderr.String())
+	}
+	if _, _, rest := summaryOf(t, p.stderr.String()); !regexp.MustCompile(`^, 1 gap at 203\.0\.113\.0/24 \(\d\.\d+ s, not back at exit\)$`).MatchString(rest) {
+		t.Errorf("summary gaps %q", rest)
+	}
+	tb.requireRoutes(tb.r1, strings.Replace(before, "203.0.113.0/24 nhid 100 via 198.51.100.1 dev r1_h2 ", putBack+" ", 1))
+	if got := tb.ip("-n", tb.r1, "nexthop", "show"); got != "id 100 blackhole \n" {
+		t.Errorf("nexthops at exit: %q", got)
+	}
+}
