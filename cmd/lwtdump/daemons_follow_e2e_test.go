@@ -290,6 +290,22 @@ func TestFollowBIRD(t *testing.T) {
 	}
 }
 
+// waitRegexp waits until a line of stderr matches re, and returns it.
+func (p *proc) waitRegexp(timeout time.Duration, re string) string {
+	p.t.Helper()
+	m := regexp.MustCompile(re)
+	for deadline := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			if m.MatchString(line) {
+				return line
+			}
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("no line matching %s on stderr within %s:\n%s", re, timeout, p.stderr.String())
+		}
+	}
+}
+
 // pauseZebra stops r1's zebra (SIGSTOP) until the returned function is
 // called, so that a change made to zebra's nexthop objects meanwhile is
 // seen by lwtdump before zebra puts them back.
@@ -453,6 +469,74 @@ func TestFollowFRRNexthopChange(t *testing.T) {
 		if n < c.recv-2 || n > c.recv+2 {
 			t.Errorf("%s: %d echo requests in the file for %d answered", c.prefix, n, c.recv)
 		}
+	}
+	logZebra(t, rb)
+}
+
+// FRR's ECMP routes (a nexthop group of two BGP paths) lose one path and
+// get it back during the capture: r1 shuts its second BGP sessions down and
+// up again, and zebra moves each route from its group to a single nexthop
+// and back. Each move is said and followed: lwtdump's copies of the group
+// and its members become a copy of the single nexthop and then copies of
+// the group again, the copies of each version before deleted; at exit r1's
+// routes and nexthops are as before the capture and FRR's routes are
+// installed on both paths.
+func TestFollowFRRECMP(t *testing.T) {
+	rb := newRouterbed(t, routerOptions{ECMP: true})
+	before := rb.table(rb.r1)
+	out := filepath.Join(t.TempDir(), "out.pcapng")
+	p := rb.startCapture(out)
+	ping6 := rb.startFlood(rb.h1, bgpHost6, 100000, "0.05", 56)
+	time.Sleep(500 * time.Millisecond)
+	if own := rb.ownNexthops(); len(own) != 6 {
+		t.Fatalf("lwtdump's nexthops on two groups: %q", own)
+	}
+
+	second := []string{"2001:db8:3::1", "198.51.100.17"}
+	for _, peer := range second {
+		rb.vtysh("r1", "configure terminal", "router bgp 64501", "neighbor "+peer+" shutdown")
+	}
+	// zebra replaces the IPv4 route, and deletes the IPv6 one and adds it
+	// again: said either way, and followed within a few milliseconds.
+	for _, prefix := range []string{bgpPrefix6, bgpPrefix4} {
+		t.Logf("stderr said: %s", p.waitRegexp(15*time.Second, `route `+regexp.QuoteMeta(prefix)+` \(table 254, metric 20\) (replaced by zebra \(pid \d+\): now via \S+ nhid \d+ dev r1_h2 proto bgp, was nhid \d+ proto bgp|back, added by zebra \(pid \d+\): via \S+ nhid \d+ dev r1_h2 proto bgp); captured again after a gap of 0\.0`))
+	}
+	rb.waitFor("lwtdump's copies of single nexthops", 10*time.Second, func() bool { return len(rb.ownNexthops()) == 2 })
+	time.Sleep(500 * time.Millisecond)
+
+	for _, peer := range second {
+		rb.vtysh("r1", "configure terminal", "router bgp 64501", "no neighbor "+peer+" shutdown")
+	}
+	// A second replacement within a minute may wait for the back-off
+	// (0.25 s): zebra's replacements look like a controller's.
+	for _, prefix := range []string{bgpPrefix6, bgpPrefix4} {
+		t.Logf("stderr said: %s", p.waitRegexp(60*time.Second, `route `+regexp.QuoteMeta(prefix)+` \(table 254, metric 20\) (replaced by zebra \(pid \d+\): now nhid \d+ proto bgp, was via \S+ nhid \d+ dev r1_h2 proto bgp|back, added by zebra \(pid \d+\): nhid \d+ proto bgp)(; captured again after a gap of 0\.0|; attaching again in 0\.25 s)`))
+		again := regexp.MustCompile(`route ` + regexp.QuoteMeta(prefix) + ` \(table 254, metric 20\) .*captured again after a gap of 0\.\d+ s`)
+		rb.waitFor(prefix+" captured again twice", 5*time.Second, func() bool { return len(again.FindAllString(p.stderr.String(), -1)) == 2 })
+	}
+	rb.waitFor("lwtdump's copies of two groups", 10*time.Second, func() bool { return len(rb.ownNexthops()) == 6 })
+	time.Sleep(time.Second)
+	sent, recv := ping6.stop()
+	time.Sleep(100 * time.Millisecond)
+	if code := p.stop(syscall.SIGINT); code != 0 {
+		t.Fatalf("exit code %d\n%s", code, p.stderr.String())
+	}
+	rb.requireTable(rb.r1, before)
+	rb.requireFRRInstalled(bgpPrefix6, 2)
+	rb.requireFRRInstalled(bgpPrefix4, 2)
+	_, _, rest := summaryOf(t, p.stderr.String())
+	if !regexp.MustCompile(`^, 2 gaps at 2001:db8:20::/48 \(0\.\d\d\d s\), 2 gaps at 203\.0\.113\.0/24 \(0\.\d\d\d s\)$`).MatchString(rest) {
+		t.Errorf("summary gaps %q", rest)
+	}
+	var n int
+	for name, ts := range echoTimes(t, out) {
+		if strings.HasPrefix(name, "lwt_xmit:"+bgpPrefix6+"@") {
+			n += len(ts)
+		}
+	}
+	t.Logf("ECMP path down and up: %d echo requests sent, %d answered, %d in the file", sent, recv, n)
+	if n < recv-3 || n > recv+1 {
+		t.Errorf("%d echo requests in the file for %d answered", n, recv)
 	}
 	logZebra(t, rb)
 }
