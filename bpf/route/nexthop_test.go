@@ -232,3 +232,75 @@ func TestCheckNexthops(t *testing.T) {
 		t.Errorf("routes to a blackhole nexthop: %v, %v", routes, err)
 	}
 }
+
+// CheckCopies tells whether a change's copies still forward as the nexthop
+// objects they copy, after each change another process may make to those
+// objects, and DeleteCopies deletes the copies of a route that left them.
+func TestCheckCopies(t *testing.T) {
+	h := testNetns(t,
+		"nexthop add id 11 via 2001:db8:2::1 dev d0",
+		"nexthop add id 12 via 2001:db8:3::1 dev v0",
+		"nexthop add id 13 group 11,1/12,3",
+		"-6 route add 2001:db8:20::/48 nhid 13 proto bgp metric 20",
+		"-6 route add 2001:db8:21::/48 nhid 11 proto bgp metric 20",
+	)
+	e := testEncap(t)
+	var group, single *Change
+	for _, c := range []struct {
+		prefix string
+		ch     **Change
+	}{{"2001:db8:20::/48", &group}, {"2001:db8:21::/48", &single}} {
+		routes, err := h.Routes(netip.MustParsePrefix(c.prefix), 254)
+		if err != nil || len(routes) != 1 {
+			t.Fatalf("routes to %s: %v, %v", c.prefix, routes, err)
+		}
+		if *c.ch, err = h.PlanReplace(routes[0], e); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Apply(*c.ch, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := group.Copied(); len(got) != 3 || got[0] != 11 || got[1] != 12 || got[2] != 13 {
+		t.Errorf("Copied() = %v, want [11 12 13]", got)
+	}
+	for _, step := range []struct {
+		ip            string // what another process does, in the namespace
+		group, single CopyState
+	}{
+		{"", CopiesCurrent, CopiesCurrent},
+		{"nexthop replace id 11 via 2001:db8:2::1 dev d0", CopiesCurrent, CopiesCurrent}, // the same again
+		{"nexthop replace id 13 group 11,2/12,3", CopiesStale, CopiesCurrent},            // a weight
+		{"nexthop replace id 11 via 2001:db8:2::5 dev d0", CopiesStale, CopiesStale},     // a gateway
+		{"nexthop del id 12", CopiesStale, CopiesStale},                                  // a member, out of the group
+		{"nexthop del id 13", NexthopGone, CopiesStale},
+		{"nexthop replace id 11 blackhole", NexthopGone, CopiesStale},
+		{"nexthop del id 11", NexthopGone, NexthopGone},
+	} {
+		if step.ip != "" {
+			if out, err := exec.Command("ip", append([]string{"-n", h.Netns()}, strings.Fields(step.ip)...)...).CombinedOutput(); err != nil {
+				t.Fatalf("ip %s: %v\n%s", step.ip, err, out)
+			}
+		}
+		for _, c := range []struct {
+			ch   *Change
+			want CopyState
+		}{{group, step.group}, {single, step.single}} {
+			got, err := h.CheckCopies(c.ch)
+			if err != nil || got != c.want {
+				t.Errorf("after %q: CheckCopies(%s) = %v, %v, want %v", step.ip, c.ch.Installed.Dst(), got, err, c.want)
+			}
+		}
+	}
+	// The routes are still on the copies, which the kernel keeps: deleting
+	// the copies of one deletes the route with them, and leaves the other's.
+	if err := h.DeleteCopies(single); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := h.Lookup(single.Installed); err != nil || cur != nil {
+		t.Errorf("route on deleted copies: %v, %v", cur, err)
+	}
+	if owned, err := h.Owned(group); err != nil || !owned {
+		t.Errorf("the other route: owned %v, %v", owned, err)
+	}
+}
