@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -146,7 +147,9 @@ func Start(opts Options) (_ *Capture, err error) {
 			return nil, err
 		}
 	}
-	var encaps []route.Encap
+	// encaps[i] goes on plans[i]; follows[i] on the versions of its route
+	// that another process installs during the capture.
+	var encaps, follows []route.Encap
 	for _, p := range plans {
 		hooks := opts.Hooks
 		if p.sid {
@@ -179,7 +182,15 @@ func Start(opts Options) (_ *Capture, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("build encap for %s: %w", p.prefix, err)
 		}
-		encaps = append(encaps, e)
+		encaps, follows = append(encaps, e), append(follows, e)
+		if p.existing == nil && !p.sid {
+			// A version of the route lwtdump added that another process
+			// installs is that process's: lwtdump replaces it, and a
+			// cleanup without the state file must not delete it.
+			if follows[len(follows)-1], err = BPFEncap(progs, false); err != nil {
+				return nil, fmt.Errorf("build encap for %s: %w", p.prefix, err)
+			}
+		}
 	}
 	if c.coll.Transport() == PerfBuffer { // chosen, or fallen back to while loading
 		for i := range c.attachments {
@@ -195,23 +206,41 @@ func Start(opts Options) (_ *Capture, err error) {
 		return nil, err
 	}
 	for i, p := range plans {
-		var ch *route.Change
-		if p.existing != nil {
-			ch = route.PlanReplace(p.existing, encaps[i])
-		} else {
-			ch = route.PlanAdd(p.prefix, p.oif, opts.Table, encaps[i])
-		}
-		if err := c.state.Record(ch); err != nil {
+		ch, err := c.attach(p.existing, p.prefix, p.oif, opts.Table, encaps[i])
+		if err != nil {
 			return nil, err
 		}
-		if err := c.h.Apply(ch); err != nil {
-			return nil, errors.Join(err, c.state.Forget(ch))
-		}
 		c.changes = append(c.changes, ch)
-		c.follow.add(ch, c.h.ChangeSeq(), p.sid)
+		c.follow.add(ch, c.h.ChangeSeq(), p.sid, follows[i])
 	}
 	c.follow.start()
 	return c, nil
+}
+
+// attach puts the encap e on a route: on existing, a route as the kernel
+// holds it (on the route, on each of its paths, or on copies of its nexthop
+// objects), or, when existing is nil, on a route to prefix through oif that
+// it adds in table. The change is in the state file before the route is
+// touched; on failure nothing is left changed or recorded. Undo the change
+// with c.h.Undo, then forget it in the state file. Once the capture runs,
+// it is called with c.stateMu held.
+func (c *Capture) attach(existing *route.Route, prefix netip.Prefix, oif int, table uint32, e route.Encap) (*route.Change, error) {
+	var ch *route.Change
+	if existing != nil {
+		var err error
+		if ch, err = c.h.PlanReplace(existing, e); err != nil {
+			return nil, err
+		}
+	} else {
+		ch = route.PlanAdd(prefix, oif, table, e)
+	}
+	if err := c.state.Record(ch); err != nil {
+		return nil, err
+	}
+	if err := c.h.Apply(ch, c.state.Record); err != nil {
+		return nil, errors.Join(err, c.state.Forget(ch))
+	}
+	return ch, nil
 }
 
 // resolve finds the route a target names and checks that it can be changed and restored.
@@ -223,7 +252,7 @@ func (c *Capture) resolve(t Target, table uint32, existingOnly bool) (plan, erro
 			return p, &TargetError{Kind: ErrNoDevice, Prefix: t.Prefix, Table: table, Netns: c.h.Netns(), Dev: t.Dev}
 		}
 	}
-	routes, err := c.h.Find(t.Prefix, table)
+	routes, err := c.h.Routes(t.Prefix, table)
 	if err != nil {
 		return p, err
 	}
@@ -236,34 +265,31 @@ func (c *Capture) resolve(t Target, table uint32, existingOnly bool) (plan, erro
 		}
 		return p, nil
 	}
-	r := routes[0] // the one the kernel uses: lowest metric
-	if len(routes) > 1 && routes[1].Priority() == r.Priority() {
-		// IPv4 routes added with `ip route append`: a replace takes the
-		// first, which is not necessarily the one the kernel uses.
-		return p, fmt.Errorf("route %s has %d routes with metric %d in table %d: lwtdump cannot tell which one a capture would replace: %w", t.Prefix, sameMetric(routes), r.Priority(), table, route.ErrNotRestorable)
-	}
+	// The one the kernel uses: lowest metric. IPv4 routes appended to one
+	// prefix at one metric (`ip route append`) come in the kernel's order,
+	// and a replace takes the first, which the kernel uses.
+	r := routes[0]
 	if err := c.checkOwner(r, table); err != nil {
 		return p, err
 	}
 	if err := route.CheckReplaceable(r); err != nil {
 		return p, err
 	}
-	if t.Dev != "" && r.OIF() != p.oif {
-		return p, &TargetError{Kind: ErrOtherDevice, Prefix: t.Prefix, Table: table, Netns: c.h.Netns(), Dev: t.Dev, RouteDev: c.h.LinkName(r.OIF())}
+	if err := c.h.CheckNexthops(r); err != nil {
+		return p, err
 	}
-	p.existing, p.oif, p.dev = r, r.OIF(), c.h.LinkName(r.OIF())
-	return p, nil
-}
-
-// sameMetric counts the routes that share the lowest metric.
-func sameMetric(routes []*route.Route) int {
-	n := 0
-	for _, r := range routes {
-		if r.Priority() == routes[0].Priority() {
-			n++
+	oifs := r.OIFs()
+	if id := r.NexthopID(); id != 0 && len(oifs) == 0 {
+		// The dump leaves the nexthop out (nexthop_compat_mode 0).
+		if oifs, err = c.h.NexthopOIFs(id); err != nil {
+			return p, err
 		}
 	}
-	return n
+	if t.Dev != "" && !slices.Contains(oifs, p.oif) {
+		return p, &TargetError{Kind: ErrOtherDevice, Prefix: t.Prefix, Table: table, Netns: c.h.Netns(), Dev: t.Dev, RouteDev: devNames(c.h, oifs)}
+	}
+	p.existing, p.oif, p.dev = r, r.OIF(), devNames(c.h, oifs)
+	return p, nil
 }
 
 // resolveSID finds the seg6local End route of an SRv6 SID.
@@ -503,7 +529,21 @@ func (c *Capture) Detach() error {
 		}
 	}
 	c.changes = failed
-	if len(failed) == 0 && c.state != nil {
+	if c.follow != nil {
+		// Nexthop copies of versions of the routes the capture followed
+		// away from, which could not be deleted then.
+		var left []*route.Change
+		for _, old := range c.follow.leftover {
+			if err := c.h.DeleteCopies(old); err != nil {
+				errs = append(errs, err)
+				left = append(left, old)
+				continue
+			}
+			errs = append(errs, c.state.Forget(old))
+		}
+		c.follow.leftover = left
+	}
+	if len(failed) == 0 && c.state != nil && c.state.Done() {
 		errs = append(errs, c.state.Remove())
 		c.state = nil
 	}

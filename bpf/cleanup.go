@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/lwtdump/lwtdump/bpf/route"
@@ -21,6 +22,9 @@ type Captured struct {
 	Added    bool            // lwtdump added the route for its capture
 	Alive    bool            // the owner still runs
 	State    string          // the state file that records the route's original, "" when none
+	// Nexthops are lwtdump's copies of the route's nexthop objects that it
+	// uses for the capture, as its state file records them.
+	Nexthops []route.NexthopCopy
 }
 
 // Foreign reports whether the programs are not lwtdump's.
@@ -47,33 +51,95 @@ func List(netns, stateDir string) ([]Captured, error) {
 
 func list(h *route.Handle, states []*route.State) ([]Captured, error) {
 	var found []Captured
+	add := func(r *route.Route) {
+		progs := r.Programs()
+		c := Captured{Route: r, Dev: devNames(h, r.OIFs()), Programs: progs}
+		for _, p := range progs {
+			if l, ok := ParseProgramName(p.Name); ok {
+				c.Owner, c.Added = l.Pid, l.Added
+				break
+			}
+		}
+		if c.Owner != 0 {
+			c.Alive = route.ProcessAlive(c.Owner)
+			if s := stateOf(states, c.Owner, h); s != nil {
+				c.State = s.Path()
+				c.Nexthops = nexthopsOf(s, r)
+			}
+		}
+		found = append(found, c)
+	}
+	// Other programs' routes are only found by reading the tables: one
+	// batch at a time, keeping the routes that carry a program.
 	for _, family := range []int{unix.AF_INET6, unix.AF_INET} {
-		routes, err := h.List(family)
+		err := h.Walk(family, 0, func(m route.RouteMsg) (bool, error) { return m.HasPrograms(), nil }, func(r *route.Route) error {
+			if len(r.Programs()) > 0 {
+				add(r)
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range routes {
-			progs := r.Programs()
-			if len(progs) == 0 {
+	}
+	// A route on lwtdump's nexthop copies shows no encap in a dump when
+	// the kernel leaves the nexthops out of it (nexthop_compat_mode 0): the
+	// state files name such routes.
+	for _, s := range states {
+		if s.NetnsID != h.NetnsID() && !(s.NetnsID == "" && s.Netns == h.Netns()) {
+			continue
+		}
+		for _, sc := range s.Changes {
+			ch, err := sc.Change()
+			if err != nil || len(ch.Nexthops) == 0 {
 				continue
 			}
-			c := Captured{Route: r, Dev: h.LinkName(r.OIF()), Programs: progs}
-			for _, p := range progs {
-				if l, ok := ParseProgramName(p.Name); ok {
-					c.Owner, c.Added = l.Pid, l.Added
-					break
-				}
+			cur, err := h.Lookup(ch.Installed)
+			if err != nil {
+				return nil, err
 			}
-			if c.Owner != 0 {
-				c.Alive = route.ProcessAlive(c.Owner)
-				if s := stateOf(states, c.Owner, h); s != nil {
-					c.State = s.Path()
-				}
+			if !ch.Owns(cur) || slices.ContainsFunc(found, func(c Captured) bool { return c.Route.Key() == cur.Key() }) {
+				continue
 			}
+			c := Captured{Route: cur, Dev: devNames(h, cur.OIFs()), Programs: ch.Installed.Programs(), Owner: s.Pid, State: s.Path(), Nexthops: ch.Nexthops}
+			for _, n := range ch.Nexthops {
+				c.Programs = append(c.Programs, n.Nexthop.Programs()...)
+			}
+			c.Alive = route.ProcessAlive(c.Owner)
 			found = append(found, c)
 		}
 	}
 	return found, nil
+}
+
+// nexthopsOf returns the nexthop copies that s records for the route r uses.
+func nexthopsOf(s *route.State, r *route.Route) []route.NexthopCopy {
+	if r.NexthopID() == 0 {
+		return nil
+	}
+	for _, sc := range s.Changes {
+		for _, n := range sc.Nexthops {
+			if n.ID == r.NexthopID() {
+				ch, err := sc.Change()
+				if err != nil {
+					return nil
+				}
+				return ch.Nexthops
+			}
+		}
+	}
+	return nil
+}
+
+// devNames names a route's devices: "r1_h2", or "r1_h2,r1_h3" for several paths.
+func devNames(h *route.Handle, oifs []int) string {
+	var names []string
+	for _, o := range oifs {
+		if n := h.LinkName(o); n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 // stateOf returns the state file of pid for the namespace of h, nil when none.
@@ -289,12 +355,11 @@ func replay(s *route.State, netns string) (steps []Step, err error) {
 			continue
 		}
 		step := Step{Netns: netns, Route: fmt.Sprintf("%s table %d", ch.Installed.Dst(), ch.Installed.Table())}
-		cur, err := h.Lookup(ch.Installed)
+		owned, err := h.Owned(ch)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		owned := ch.Owns(cur)
 		err = h.Undo(ch)
 		switch {
 		case err == nil && owned && ch.Kind == route.Added:

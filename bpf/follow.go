@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,6 +90,10 @@ type followed struct {
 	key  route.Key
 	sid  bool
 	atts []uint32 // the attachments (one per hook) on the route
+	// encap is what lwtdump puts on another process's version of the
+	// route: the programs of the capture, named as on a route lwtdump
+	// replaces (not :added, even when lwtdump added the first version).
+	encap route.Encap
 	// want is the route to put back at exit: the original, or the latest
 	// version another process installed since; nil once another process
 	// removed it (or, for a route lwtdump added, while nobody else made one).
@@ -107,6 +111,11 @@ type followed struct {
 	fights   []time.Time // re-attachments after a replacement of the capture, within FollowWindow
 	due      time.Time   // when to attach to want again; zero when nothing is planned
 	givenUp  bool        // no longer followed
+	// nexthopEvent is the last notification of another process about a
+	// nexthop object that lwtdump's copies mirror, not yet looked into
+	// (see followNexthops); nil when none.
+	nexthopEvent *route.Event
+	nexthopBy    func() string // names who changed the nexthop, when the event cannot
 	// gaps are read by the writer's goroutine: guarded by follower.mu.
 	gaps []sample.Gap
 	open bool // the last gap is still open
@@ -134,6 +143,10 @@ type follower struct {
 	failed   chan error // one error that ends the capture
 	stopped  bool       // after stop: no re-attachment any more, only bookkeeping
 	held     *route.Event
+	// leftover are changes replaced by newer ones whose nexthop copies
+	// could not be deleted: Detach tries again, and the state file keeps
+	// them until it succeeds.
+	leftover []*route.Change
 }
 
 // newFollower opens the notification socket for the capture's targets,
@@ -159,10 +172,11 @@ func newFollower(c *Capture, opts Options) (*follower, error) {
 		stopping: make(chan struct{}), done: make(chan struct{}), failed: make(chan error, 1)}, nil
 }
 
-// add follows a route that Start changed with ch, whose notification carries seq.
-func (f *follower) add(ch *route.Change, seq uint32, sid bool) {
+// add follows a route that Start changed with ch, whose notification
+// carries seq; e is the encap to put on another process's version of it.
+func (f *follower) add(ch *route.Change, seq uint32, sid bool, e route.Encap) {
 	fr := &followed{
-		ch: ch, key: ch.Installed.Key(), sid: sid, attached: true, pending: seq,
+		ch: ch, key: ch.Installed.Key(), sid: sid, encap: e, attached: true, pending: seq,
 		want: ch.Original,
 	}
 	dst := ch.Installed.Dst().String()
@@ -295,6 +309,20 @@ func (f *follower) handle(ev route.Event) {
 		if fr := f.find(ev.Route.Key()); fr != nil {
 			f.onRoute(fr, ev, f.c.h.PortOwner)
 		}
+	case unix.RTM_NEWNEXTHOP, unix.RTM_DELNEXTHOP:
+		f.onNexthop(ev)
+	}
+	f.followNexthopsDue()
+}
+
+// followNexthopsDue looks at the nexthops of the routes whose nexthops
+// another process changed, once lwtdump's own change of the route, if one
+// is under way, has been read.
+func (f *follower) followNexthopsDue() {
+	for _, fr := range f.routes {
+		if fr.nexthopEvent != nil && fr.pending == 0 {
+			f.followNexthops(fr)
+		}
 	}
 }
 
@@ -332,11 +360,14 @@ func (f *follower) onRoute(fr *followed, ev route.Event, who func(uint32) string
 		}
 		return
 	}
+	if ev.Type == unix.RTM_NEWROUTE && fr.attached && fr.ch.Owns(ev.Route) {
+		return // the route still carries the capture
+	}
 	if ev.Type == unix.RTM_NEWROUTE && ev.Flags&unix.NLM_F_REPLACE == 0 && fr.attached {
 		// A route added beside the captured one (ip route append, an ECMP
 		// sibling), or added after a removal that sent no notification (an
 		// IPv4 route whose device went down): look.
-		if cur, err := f.c.h.Lookup(fr.ch.Installed); err == nil && fr.ch.Owns(cur) {
+		if owned, err := f.c.h.Owned(fr.ch); err == nil && owned {
 			return
 		}
 	}
@@ -353,6 +384,10 @@ func (f *follower) changed(fr *followed, typ uint16, r *route.Route, by func() s
 	fr.attached = false
 	if wasAttached {
 		f.openGap(fr, t)
+		if !fr.ch.Owns(r) {
+			// The route no longer uses lwtdump's nexthop copies, if it had any.
+			f.c.h.DeleteCopies(fr.ch)
+		}
 	}
 	if typ == unix.RTM_DELROUTE {
 		fr.want = nil
@@ -418,9 +453,11 @@ func (f *follower) lost(fr *followed, what string, t time.Time) bool {
 }
 
 // reattach puts the capture on fr.want, the version another process
-// installed. what, when not nil, says what happened, and is said with the
-// outcome; fight tells that the capture itself was replaced, which counts
-// towards the back-off.
+// installed: on the route itself, on each of its paths, or on new copies of
+// its nexthop objects (those of the version before are deleted once the
+// route has left them). what, when not nil, says what happened, and is
+// said with the outcome; fight tells that the capture itself was replaced,
+// which counts towards the back-off.
 func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight bool) {
 	cur := fr.want
 	if cur == nil || f.stopped {
@@ -432,29 +469,24 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 		}
 		return what() + "; "
 	}
-	ch, err := f.c.replan(fr.ch, cur, fr.sid)
-	if err != nil {
-		f.giveUp(fr, t, fmt.Sprintf("%snow %s, which lwtdump cannot capture: %v; no longer following it%s", prefix(), f.describe(cur), collapseSpace(err), f.others(fr)))
+	if err := f.c.checkFollow(cur, fr.sid); err != nil {
+		back := f.putBack(fr, t)
+		f.giveUp(fr, t, fmt.Sprintf("%snow %s, which lwtdump cannot capture: %v; no longer following it%s%s", prefix(), f.describe(cur), collapseSpace(err), back, f.others(fr)))
 		return
 	}
 	f.c.stateMu.Lock()
 	defer f.c.stateMu.Unlock()
-	if err := f.c.state.Record(ch); err != nil {
-		f.giveUp(fr, t, fmt.Sprintf("%s%v; no longer following it%s", prefix(), err, f.others(fr)))
-		return
-	}
-	var seq uint32
-	seq, err = f.c.h.Replace(ch.Installed)
+	ch, err := f.c.attach(cur, cur.Dst(), 0, cur.Table(), fr.encap)
 	if err != nil {
-		f.c.state.Forget(ch)
-		if route.Gone(err) {
-			return // removed meanwhile: its notification follows
+		if route.Gone(err) || errors.Is(err, route.ErrNotCarried) {
+			return // removed or changed meanwhile: its notification follows
 		}
-		f.giveUp(fr, t, fmt.Sprintf("%sattaching again failed: %v; no longer following it%s", prefix(), collapseSpace(err), f.others(fr)))
+		back := f.putBack(fr, t)
+		f.giveUp(fr, t, fmt.Sprintf("%sattaching again failed: %v; no longer following it%s%s", prefix(), collapseSpace(err), back, f.others(fr)))
 		return
 	}
+	seq := f.c.h.ChangeSeq()
 	now := time.Now()
-	said := prefix() // after the change: naming the sender may take a while
 	if fight {
 		fr.fights = append(fr.fights, t)
 	}
@@ -463,8 +495,17 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 			f.c.changes[i] = ch
 		}
 	}
-	f.c.state.Forget(fr.ch)
+	old := fr.ch
 	fr.ch, fr.attached, fr.pending, fr.basisGen = ch, true, seq, fr.wantGen
+	said := prefix() // after the change: naming the sender may take a while
+	// The route is on ch's copies now, if it has any: those of the
+	// version before can go, then their record.
+	if err := f.c.h.DeleteCopies(old); err != nil {
+		f.say(fr, now, fmt.Sprintf("lwtdump's nexthop copies of the version before stay for now: %v", collapseSpace(err)))
+		f.leftover = append(f.leftover, old)
+	} else {
+		f.c.state.Forget(old)
+	}
 	if !fr.open { // the capture was on the route all along, on an older version
 		f.say(fr, now, strings.TrimSuffix(said, "; "))
 		return
@@ -477,21 +518,40 @@ func (f *follower) reattach(fr *followed, t time.Time, what func() string, fight
 	f.say(fr, now, fmt.Sprintf("%scaptured again after a gap of %s", said, gap))
 }
 
-// replan prepares the change that puts the capture of old on r, the
-// version of its route that another process installed: the checks and the
-// plan of Start for r, with the programs of old.
-func (c *Capture) replan(old *route.Change, r *route.Route, sid bool) (*route.Change, error) {
+// checkFollow checks that the capture can be put on r, the version of its
+// route that another process installed: the checks of Start.
+func (c *Capture) checkFollow(r *route.Route, sid bool) error {
 	if err := c.checkOwner(r, r.Table()); err != nil {
-		return nil, err
+		return err
 	}
-	check := route.CheckReplaceable
 	if sid {
-		check = route.CheckEndReplaceable
+		return route.CheckEndReplaceable(r)
 	}
-	if err := check(r); err != nil {
-		return nil, err
+	if err := route.CheckReplaceable(r); err != nil {
+		return err
 	}
-	return route.PlanReplace(r, route.Encap{Type: old.Installed.EncapType(), Data: old.Installed.Encap()}), nil
+	return c.h.CheckNexthops(r)
+}
+
+// putBack gives the route back to the process that installed it, when it
+// still carries the capture on lwtdump's nexthop copies but the capture
+// cannot follow that process's nexthops: the route must forward as that
+// process asked. The gap lasts until the capture ends. It returns what to
+// add to the line that says so, "" when there was nothing to put back.
+func (f *follower) putBack(fr *followed, t time.Time) string {
+	if !fr.attached || fr.want == nil {
+		return ""
+	}
+	seq, err := f.c.h.Replace(fr.want)
+	if err != nil {
+		// Gone meanwhile (its notification follows), or the restore at
+		// exit tries again.
+		return fmt.Sprintf("; putting the route back as the other process has it failed: %v", collapseSpace(err))
+	}
+	fr.attached, fr.pending, fr.basisGen = false, seq, fr.wantGen
+	f.openGap(fr, t)
+	f.c.h.DeleteCopies(fr.ch)
+	return "; the route is put back as the other process has it"
 }
 
 // giveUp stops following fr; when no route is left to capture, the capture ends.
@@ -523,7 +583,7 @@ func (f *follower) pausedUntil(fr *followed) string {
 	if f.noFollow {
 		return "capture of it lost"
 	}
-	return "capture paused until a route to " + netip.PrefixFrom(fr.key.Dst, int(fr.key.DstLen)).String() + " comes back"
+	return "capture paused until a route to " + fr.key.Dst.String() + " comes back"
 }
 
 // onLink notes links going down: the kernel removes the IPv4 routes through
@@ -538,7 +598,7 @@ func (f *follower) onLink(ev route.Event) {
 	}
 	f.down[ev.Link] = true
 	for _, fr := range f.routes {
-		if !fr.attached || fr.pending != 0 || fr.key.Family != unix.AF_INET || fr.ch.Installed.OIF() != ev.Link {
+		if !fr.attached || fr.pending != 0 || !fr.key.Dst.Addr().Is4() || !slices.Contains(devices(fr.ch), ev.Link) {
 			continue
 		}
 		cur, err := f.c.h.Lookup(fr.ch.Installed)
@@ -555,6 +615,208 @@ func (f *follower) onLink(ev route.Event) {
 	}
 }
 
+// onNexthop notes a change of another process to a nexthop object that
+// lwtdump's copies mirror: the route it captures on those copies must
+// forward as that process now asks (see followNexthops).
+func (f *follower) onNexthop(ev route.Event) {
+	if ev.Own || ev.NhID == 0 {
+		return
+	}
+	for _, fr := range f.routes {
+		if fr.attached && slices.Contains(fr.ch.Copied(), ev.NhID) {
+			fr.nexthopEvent, fr.nexthopBy = &ev, nil
+		}
+	}
+}
+
+// followNexthops looks at the nexthop objects that the copies of a route
+// mirror, after another process changed one of them: when it changed (ip
+// nexthop replace), the route is put on new copies of them, as when the
+// route itself is replaced; when the route's own nexthop object was
+// deleted, the route is deleted, as the kernel deletes the routes on a
+// nexthop it deletes.
+func (f *follower) followNexthops(fr *followed) {
+	ev, named := fr.nexthopEvent, fr.nexthopBy
+	fr.nexthopEvent, fr.nexthopBy = nil, nil
+	if !fr.attached || fr.givenUp || fr.want == nil {
+		return
+	}
+	state, err := f.c.h.CheckCopies(fr.ch)
+	if err != nil || state == route.CopiesCurrent {
+		return
+	}
+	by := once(func() string {
+		if named != nil {
+			return named()
+		}
+		return f.c.h.PortOwner(ev.Port)
+	})
+	top := fr.want.NexthopID()
+	if state == route.NexthopGone {
+		f.nexthopGone(fr, ev, top, by)
+		return
+	}
+	old := f.describeCopies(fr.ch)
+	var now string
+	if n, err := f.c.h.GetNexthop(top); err == nil && n != nil {
+		now = f.describeNexthop(n)
+	}
+	what := func() string {
+		w := fmt.Sprintf("nexthop %d %s by %s: now %s, was %s", top, changedVerb(ev), by(), now, old)
+		if ev.NhID != top {
+			w = fmt.Sprintf("nexthop %d of its group %d %s by %s: the group is now %s, was %s", ev.NhID, top, changedVerb(ev), by(), now, old)
+		}
+		return w
+	}
+	switch {
+	case f.noFollow && f.lost(fr, what(), ev.Time):
+		return
+	case f.stopped:
+		return // the route is put back on that nexthop at once
+	}
+	before := fr.ch
+	f.reattach(fr, ev.Time, func() string {
+		if fr.ch == before {
+			return what() // not followed: said with why
+		}
+		return what() + "; followed: the route is on new copies of lwtdump's (" + f.copyIDs(fr.ch) + ")"
+	}, false)
+}
+
+// changedVerb says what a nexthop notification did: "changed", or
+// "deleted" (a member deleted from a group).
+func changedVerb(ev *route.Event) string {
+	if ev.Type == unix.RTM_DELNEXTHOP {
+		return "deleted"
+	}
+	return "changed"
+}
+
+// nexthopGone deletes the route, which is on lwtdump's copy of top, the
+// nexthop object another process deleted: the kernel would have deleted
+// the route with it. Only while the route is still on the copy: the
+// deletion names the copy.
+func (f *follower) nexthopGone(fr *followed, ev *route.Event, top uint32, by func() string) {
+	seq, err := f.c.h.Remove(fr.ch.Installed)
+	if route.Gone(err) {
+		return // not on lwtdump's copy any more: its notification follows
+	}
+	what := fmt.Sprintf("removed: its nexthop %d was deleted by %s, and the kernel deletes the routes on a nexthop it deletes; lwtdump deleted the route, which was on its copy", top, by())
+	if err != nil {
+		f.giveUp(fr, ev.Time, fmt.Sprintf("its nexthop %d was deleted by %s, and the kernel deletes the routes on a nexthop it deletes; but lwtdump could not delete the route, which is on its copy: %v; no longer following it%s", top, by(), collapseSpace(err), f.others(fr)))
+		return
+	}
+	fr.wantGen++
+	fr.want, fr.attached, fr.due = nil, false, time.Time{}
+	fr.pending, fr.basisGen = seq, fr.wantGen
+	f.openGap(fr, ev.Time)
+	f.setCause(fr, "route "+what)
+	f.c.h.DeleteCopies(fr.ch)
+	switch {
+	case f.stopped:
+		f.say(fr, ev.Time, what)
+	case !f.lost(fr, what, ev.Time):
+		f.say(fr, ev.Time, what+": "+f.pausedUntil(fr))
+	}
+}
+
+// describeNexthop says what a nexthop object is in the words of `ip
+// nexthop`: "via 2001:db8:2::1 dev r1_h2", or for a group, its members:
+// "group 21/22 (via ... dev r1_h2, via ... dev r1_h2b)".
+func (f *follower) describeNexthop(n *route.Nexthop) string {
+	if !n.IsGroup() {
+		return f.describeSingle(n)
+	}
+	var ids, members []string
+	for _, m := range n.Group() {
+		id := fmt.Sprint(m.Id)
+		if m.Weight != 0 {
+			id += fmt.Sprintf(",%d", int(m.Weight)+1)
+		}
+		ids = append(ids, id)
+		if mn, err := f.c.h.GetNexthop(m.Id); err == nil && mn != nil {
+			members = append(members, f.describeSingle(mn))
+		}
+	}
+	return "group " + strings.Join(ids, "/") + " (" + strings.Join(members, ", ") + ")"
+}
+
+// describeCopies says what the nexthop objects that c's copies mirror were
+// when the copies were made.
+func (f *follower) describeCopies(c *route.Change) string {
+	if len(c.Nexthops) == 0 {
+		return "unknown"
+	}
+	last := c.Nexthops[len(c.Nexthops)-1]
+	if !last.Nexthop.IsGroup() {
+		return f.describeSingle(last.Nexthop)
+	}
+	var ids, members []string
+	for i, m := range last.Nexthop.Group() {
+		if i >= len(c.Nexthops)-1 {
+			break
+		}
+		id := fmt.Sprint(c.Nexthops[i].Of)
+		if m.Weight != 0 {
+			id += fmt.Sprintf(",%d", int(m.Weight)+1)
+		}
+		ids = append(ids, id)
+		members = append(members, f.describeSingle(c.Nexthops[i].Nexthop))
+	}
+	return "group " + strings.Join(ids, "/") + " (" + strings.Join(members, ", ") + ")"
+}
+
+// describeSingle says what a single nexthop is: "via 2001:db8:2::1 dev r1_h2".
+func (f *follower) describeSingle(n *route.Nexthop) string {
+	if n.Blackhole() {
+		return "blackhole"
+	}
+	var parts []string
+	if gw := n.Gateway(); gw.IsValid() {
+		parts = append(parts, "via "+gw.String())
+	}
+	if o := n.OIF(); o != 0 {
+		name := f.c.h.LinkName(o)
+		if name == "" {
+			name = fmt.Sprintf("ifindex %d", o)
+		}
+		parts = append(parts, "dev "+name)
+	}
+	if len(parts) == 0 {
+		return "no gateway or device"
+	}
+	return strings.Join(parts, " ")
+}
+
+// copyIDs names lwtdump's nexthop copies of a change: "nexthop 3758096385",
+// or for a group, "group 3758096387 of 3758096385/3758096386".
+func (f *follower) copyIDs(c *route.Change) string {
+	if len(c.Nexthops) == 0 {
+		return "none"
+	}
+	last := c.Nexthops[len(c.Nexthops)-1].Nexthop
+	if !last.IsGroup() {
+		return fmt.Sprintf("nexthop %d", last.ID())
+	}
+	var ids []string
+	for _, cp := range c.Nexthops[:len(c.Nexthops)-1] {
+		ids = append(ids, fmt.Sprint(cp.Nexthop.ID()))
+	}
+	return fmt.Sprintf("group %d of %s", last.ID(), strings.Join(ids, "/"))
+}
+
+// devices returns the ifindexes of the devices a change's route goes
+// through: its own, its paths', or those of its nexthop copies.
+func devices(c *route.Change) []int {
+	oifs := c.Installed.OIFs()
+	for _, n := range c.Nexthops {
+		if o := n.Nexthop.OIF(); o != 0 {
+			oifs = append(oifs, o)
+		}
+	}
+	return oifs
+}
+
 // resync looks every route up after notifications were lost.
 func (f *follower) resync(why string) {
 	now := time.Now()
@@ -568,12 +830,18 @@ func (f *follower) resync(why string) {
 		switch {
 		case fr.ch.Owns(cur):
 			fr.attached = true
+			if len(fr.ch.Nexthops) > 0 && fr.want != nil {
+				// Its nexthops may have changed too.
+				fr.nexthopEvent = &route.Event{Type: unix.RTM_NEWNEXTHOP, Time: now, NhID: fr.want.NexthopID()}
+				fr.nexthopBy = by
+			}
 		case cur == nil && (fr.attached || fr.want != nil):
 			f.changed(fr, unix.RTM_DELROUTE, nil, by, now)
 		case cur != nil && (fr.attached || fr.want == nil || !route.Equal(cur, fr.want)):
 			f.changed(fr, unix.RTM_NEWROUTE, cur, by, now)
 		}
 	}
+	f.followNexthopsDue()
 }
 
 // drain takes into account every notification already received.
@@ -606,7 +874,8 @@ const restoreTries = 5
 // restore overwrote it, and that process's version is put back in its
 // place. The restore is checked against the notification of the change
 // itself, so that a change another process makes just after it is never
-// taken for a faulty restore.
+// taken for a faulty restore. lwtdump's nexthop copies, if the route had
+// any, are deleted once the route has left them.
 func (f *follower) restore(ch *route.Change) error {
 	var fr *followed
 	for _, o := range f.routes {
@@ -617,15 +886,41 @@ func (f *follower) restore(ch *route.Change) error {
 	if fr == nil {
 		return f.c.h.Undo(ch)
 	}
+	err := f.restoreRoute(fr, ch)
+	if err != nil && !settled(err) {
+		return err // the route may still be on the copies: they stay, and the state file with them
+	}
+	return errors.Join(err, f.releaseCopies(fr, ch))
+}
+
+// releaseCopies deletes the nexthop copies of ch once the route no longer
+// uses them. A route still on them still carries the capture: that is an
+// error, and the state file keeps the change for lwtdump cleanup.
+func (f *follower) releaseCopies(fr *followed, ch *route.Change) error {
+	if len(ch.Nexthops) == 0 {
+		return nil
+	}
+	owned, err := f.c.h.Owned(ch)
+	switch {
+	case err != nil:
+		return fmt.Errorf("restore route %s: %w", fr.key, err)
+	case owned:
+		return fmt.Errorf("restore route %s: it is still on lwtdump's nexthop copies (%s)", fr.key, f.copyIDs(ch))
+	}
+	return f.c.h.DeleteCopies(ch)
+}
+
+// restoreRoute is restore for the route alone.
+func (f *follower) restoreRoute(fr *followed, ch *route.Change) error {
 	f.drain()
 	if !fr.attached && fr.pending == 0 {
 		return nil // another process's route, or none: nothing of lwtdump's is left on it
 	}
-	cur, err := f.c.h.Lookup(ch.Installed)
+	owned, err := f.c.h.Owned(ch)
 	if err != nil {
 		return fmt.Errorf("restore route %s in table %d: %w", fr.key.Dst, fr.key.Table, err)
 	}
-	if !ch.Owns(cur) {
+	if !owned {
 		f.drain() // its notification is in already
 		return nil
 	}
@@ -645,6 +940,15 @@ func (f *follower) restore(ch *route.Change) error {
 		if route.Gone(err) {
 			f.drain()
 			return nil
+		}
+		if err != nil && target != nil && target.NexthopID() != 0 && try < restoreTries {
+			if n, nerr := f.c.h.GetNexthop(target.NexthopID()); nerr == nil && n == nil {
+				// Its nexthop object was deleted meanwhile, which takes
+				// the route with it: so goes lwtdump's version.
+				fr.wantGen++
+				fr.want = nil
+				continue
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("restore route %s: %w", fr.key, err)
@@ -776,7 +1080,7 @@ func (f *follower) routeGaps() []RouteGaps {
 	var out []RouteGaps
 	for _, fr := range f.routes {
 		if len(fr.gaps) > 0 {
-			out = append(out, RouteGaps{Route: netip.PrefixFrom(fr.key.Dst, int(fr.key.DstLen)).String(), Gaps: append([]sample.Gap(nil), fr.gaps...)})
+			out = append(out, RouteGaps{Route: fr.key.Dst.String(), Gaps: append([]sample.Gap(nil), fr.gaps...)})
 		}
 	}
 	return out
@@ -786,7 +1090,7 @@ func (f *follower) routeGaps() []RouteGaps {
 // the last notice.
 func (f *follower) say(fr *followed, t time.Time, text string) {
 	n := RouteNotice{Time: t, Route: fr.key.String(), Text: text,
-		Prefix: netip.PrefixFrom(fr.key.Dst, int(fr.key.DstLen)).String(), Table: fr.key.Table, Metric: fr.key.Metric}
+		Prefix: fr.key.Dst.String(), Table: fr.key.Table, Metric: fr.key.Metric}
 	f.mu.Lock()
 	if fr.gapNews && len(fr.gaps) > 0 {
 		g := fr.gaps[len(fr.gaps)-1]
@@ -802,24 +1106,33 @@ func (f *follower) describe(r *route.Route) string {
 	if r == nil {
 		return "no route"
 	}
+	gw, oif := r.Gateway(), r.OIF()
+	id := r.NexthopID()
+	if id != 0 {
+		// The route's dump shows its nexthop object as it was then; the
+		// object itself says what it is now (for a group: its id alone).
+		if n, err := f.c.h.GetNexthop(id); err == nil && n != nil {
+			gw, oif = n.Gateway(), n.OIF()
+		}
+	}
 	var parts []string
-	if gw := r.Gateway(); gw.IsValid() {
+	if gw.IsValid() {
 		parts = append(parts, "via "+gw.String())
 	}
-	if id := r.NexthopID(); id != 0 {
+	if id != 0 {
 		parts = append(parts, fmt.Sprintf("nhid %d", id))
 	}
 	if r.Multipath() {
 		parts = append(parts, "multipath")
 	}
-	if o := r.OIF(); o != 0 {
+	if o := oif; o != 0 {
 		name := f.c.h.LinkName(o)
 		if name == "" {
 			name = fmt.Sprintf("ifindex %d", o)
 		}
 		parts = append(parts, "dev "+name)
 	}
-	if t := r.EncapType(); t != 0 {
+	if t := r.EncapType(); t != 0 && id == 0 {
 		parts = append(parts, "encap "+route.EncapName(t))
 	}
 	parts = append(parts, "proto "+route.ProtocolName(r.Protocol()))

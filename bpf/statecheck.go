@@ -38,10 +38,16 @@ func checkReplay(s *route.State, h *route.Handle) error {
 	return nil
 }
 
-// ownPrograms checks that the programs of the route c installed are named
-// as lwtdump pid names those it puts on a route it replaced or added.
+// ownPrograms checks that the programs of the route c installed (or of
+// lwtdump's copies of its nexthops, for a route on a nexthop object) are
+// named as lwtdump pid names those it puts on a route it replaced or added.
 func ownPrograms(c *route.Change, pid int) error {
 	names := c.Installed.ProgramNames()
+	for _, cp := range c.Nexthops {
+		for _, p := range cp.Nexthop.Programs() {
+			names = append(names, p.Name)
+		}
+	}
 	if len(names) == 0 {
 		return fmt.Errorf("route %s: the route installed carries no program", c.Installed.Dst())
 	}

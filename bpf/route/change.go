@@ -32,32 +32,63 @@ const (
 )
 
 // Change is one modification of a route and what is needed to undo it: the
-// route as the kernel dumped it before (for Replaced) and the route as
-// lwtdump installed it.
+// route as the kernel dumped it before (for Replaced), the route as lwtdump
+// installed it, and the nexthop objects lwtdump created for it (for a
+// route on a nexthop object).
 type Change struct {
 	Kind      Kind
 	Original  *Route // nil for Added
 	Installed *Route
+	// Nexthops are lwtdump's copies of the original's nexthop objects,
+	// members before the group that holds them; Installed uses the last.
+	Nexthops []NexthopCopy
+	seq      int // the change's number in its state file, 0 before it is recorded
 }
 
 // attributes the kernel reports in a dump but does not take back in a request.
 var dumpOnly = []uint16{unix.RTA_CACHEINFO}
 
+// nexthopAttrs are the attributes a dump of a route on a nexthop object
+// shows of that nexthop (net.ipv4.nexthop_compat_mode), which a request
+// pointing the route at it must not carry.
+var nexthopAttrs = []uint16{unix.RTA_OIF, unix.RTA_GATEWAY, unix.RTA_VIA, unix.RTA_MULTIPATH, unix.RTA_FLOW, unix.RTA_ENCAP, unix.RTA_ENCAP_TYPE}
+
 // request returns the route as a request would carry it: without dump-only
-// attributes and with only the rtm_flags a request may set.
+// attributes, with only the rtm_flags a request may set (and only those on
+// each path), and for a route on a nexthop object, with the nexthop's id and
+// nothing of the nexthop itself.
 func (r *Route) request() *Route {
 	q := &Route{Msg: r.Msg}
 	q.Msg.Flags &= unix.RTNH_F_ONLINK
+	nhid := r.NexthopID() != 0
+	if nhid {
+		q.Msg.Flags = 0 // onlink is the nexthop's
+	}
 	for _, a := range r.Attrs {
-		if !slices.Contains(dumpOnly, a.Attr.Type&nlaTypeMask) {
+		t := a.Attr.Type & nlaTypeMask
+		switch {
+		case slices.Contains(dumpOnly, t):
+		case nhid && slices.Contains(nexthopAttrs, t):
+		case t == unix.RTA_MULTIPATH:
+			paths, err := parsePaths(a.Value)
+			if err != nil {
+				q.Attrs = append(q.Attrs, a)
+				continue
+			}
+			q.Attrs = append(q.Attrs, newAttr(a.Attr.Type, pathsBytes(requestPaths(paths))))
+		default:
 			q.Attrs = append(q.Attrs, a)
 		}
 	}
 	return q
 }
 
-// withEncap returns a copy of r whose encap is e.
+// withEncap returns a copy of r whose encap is e: on the route, or on each
+// of its paths for a multipath route.
 func (r *Route) withEncap(e Encap) *Route {
+	if paths := r.Paths(); paths != nil {
+		return r.withPaths(pathsWithEncap(paths, e))
+	}
 	q := r.withoutEncap()
 	q.Attrs = append(q.Attrs,
 		newAttr(unix.RTA_ENCAP_TYPE, nl.Uint16Attr(e.Type)),
@@ -133,15 +164,22 @@ func (h *Handle) ChangeSeq() uint32 { return h.changeSeq }
 var ErrNotRestorable = errors.New("route cannot be restored exactly")
 
 // CheckReplaceable refuses routes whose replacement by an encap route would
-// change forwarding or could not be undone exactly.
+// change forwarding or could not be undone exactly. A route on a nexthop
+// object is checked here for what its dump shows; PlanReplace checks the
+// nexthops themselves.
 func CheckReplaceable(r *Route) error {
+	if r.NexthopID() == 0 {
+		for i, p := range r.Paths() {
+			if t := p.encapType(); t != 0 {
+				return fmt.Errorf("route %s already has an encap (%s) on path %d: %w", r.Dst(), EncapName(t), i+1, ErrNotRestorable)
+			}
+		}
+	}
 	switch {
-	case r.Multipath():
-		return fmt.Errorf("route %s is multipath: %w", r.Dst(), ErrNotRestorable)
-	case r.NexthopID() != 0:
-		return fmt.Errorf("route %s uses nexthop object %d, which cannot carry an encap: %w", r.Dst(), r.NexthopID(), ErrNotRestorable)
-	case r.EncapType() != 0:
+	case r.NexthopID() == 0 && r.EncapType() != 0:
 		return fmt.Errorf("route %s already has an encap (%s): %w", r.Dst(), EncapName(r.EncapType()), ErrNotRestorable)
+	case r.NexthopID() != 0 && r.EncapType() != 0:
+		return fmt.Errorf("route %s uses nexthop object %d, which already has an encap (%s): %w", r.Dst(), r.NexthopID(), EncapName(r.EncapType()), ErrNotRestorable)
 	case r.expires():
 		return fmt.Errorf("route %s expires (learned from a router advertisement, or added with expires): %w", r.Dst(), ErrNotRestorable)
 	}
@@ -188,10 +226,41 @@ func EncapName(t uint16) string {
 	return fmt.Sprintf("encap type %d", t)
 }
 
-// PlanReplace prepares the replacement of orig by the same route carrying e.
-// Nothing is sent: record the change first, then Apply it.
-func PlanReplace(orig *Route, e Encap) *Change {
+// PlanReplace prepares the replacement of orig by the same route carrying
+// e: on the route itself, on each path of a multipath route, or, for a
+// route on a nexthop object, on lwtdump's copies of that nexthop (or group
+// and its members), which the route is pointed at instead; the nexthop
+// objects that other routes share are not touched. Nothing is sent: record
+// the change first, then Apply it.
+func (h *Handle) PlanReplace(orig *Route, e Encap) (*Change, error) {
+	id := orig.NexthopID()
+	if id == 0 {
+		return planReplaceRoute(orig, e), nil
+	}
+	copies, err := h.planNexthops(id, e)
+	if err != nil {
+		return nil, fmt.Errorf("route %s: %w", orig.Dst(), err)
+	}
+	installed := orig.request().withNexthopID(copies[len(copies)-1].Nexthop.ID())
+	return &Change{Kind: Replaced, Original: orig, Installed: installed, Nexthops: copies}, nil
+}
+
+// planReplaceRoute is PlanReplace of a route on no nexthop object: the
+// encap goes on the route, or on each of its paths.
+func planReplaceRoute(orig *Route, e Encap) *Change {
 	return &Change{Kind: Replaced, Original: orig, Installed: orig.request().withEncap(e)}
+}
+
+// withNexthopID returns a copy of r, a route on a nexthop object, that uses
+// the nexthop object id instead.
+func (r *Route) withNexthopID(id uint32) *Route {
+	q := &Route{Msg: r.Msg, Attrs: slices.Clone(r.Attrs)}
+	for i, a := range q.Attrs {
+		if a.Attr.Type&nlaTypeMask == rtaNhID {
+			q.Attrs[i] = newAttr(a.Attr.Type, nl.Uint32Attr(id))
+		}
+	}
+	return q
 }
 
 // PlanAdd prepares a new route to prefix through the device oif in table,
@@ -234,28 +303,44 @@ var (
 	ErrRouteChanged = errors.New("route was changed during the capture by something else")
 	// ErrRestoreDiffers means the route put back differs from the original.
 	ErrRestoreDiffers = errors.New("route put back differs from the original")
+	// ErrNotCarried means that Apply made its change, but the route in its
+	// place then was not the one it installed: something else changed it
+	// at the same moment, or the kernel added a route beside it.
+	ErrNotCarried = errors.New("does not carry the capture after the change")
 )
 
 // Owns reports whether r, as the kernel now holds it, is the route c
-// installed: it carries the same programs (whose names hold lwtdump's pid).
+// installed: it uses lwtdump's nexthop copy, or it carries the same programs
+// (whose names hold lwtdump's pid).
 func (c *Change) Owns(r *Route) bool {
-	if r == nil || r.EncapType() != c.Installed.EncapType() {
+	if r == nil {
 		return false
 	}
-	have, want := r.ProgramNames(), c.Installed.ProgramNames()
-	slices.Sort(have)
-	slices.Sort(want)
-	return len(want) > 0 && slices.Equal(have, want)
+	if id := c.Installed.NexthopID(); id != 0 {
+		return r.NexthopID() == id
+	}
+	if r.NexthopID() != 0 {
+		return false
+	}
+	want := c.Installed.Programs()
+	return len(want) > 0 && sameProgramNames(r.Programs(), want)
 }
 
 // Apply makes the change in the kernel and checks that the route now is the
-// one installed (and not a second route beside the first).
-func (h *Handle) Apply(c *Change) error {
+// one installed (and not a second route beside the first). For a route on
+// a nexthop object it first creates lwtdump's copies of the nexthops; an id
+// of theirs that another process took since it was chosen is chosen again,
+// and record (when not nil) is called with the changed change before it is
+// used, so that the state file holds every id that may be lwtdump's.
+func (h *Handle) Apply(c *Change, record func(*Change) error) error {
 	switch c.Kind {
 	case Replaced:
+		if err := h.createNexthops(c, record); err != nil {
+			return fmt.Errorf("route %s: %w", c.Original.Dst(), err)
+		}
 		// NLM_F_REPLACE without NLM_F_CREATE: fail rather than add if the route went away.
 		if err := h.send(unix.RTM_NEWROUTE, unix.NLM_F_REPLACE, c.Installed); err != nil {
-			return fmt.Errorf("replace route %s: %w", c.Original.Dst(), err)
+			return errors.Join(fmt.Errorf("replace route %s: %w", c.Original.Dst(), err), h.deleteNexthops(c.Nexthops))
 		}
 	case Added:
 		if err := h.send(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_EXCL, c.Installed); err != nil {
@@ -264,14 +349,25 @@ func (h *Handle) Apply(c *Change) error {
 	default:
 		return fmt.Errorf("apply route change: unknown kind %q", c.Kind)
 	}
-	cur, err := h.Lookup(c.Installed)
+	owned, err := h.Owned(c)
 	if err != nil {
 		return errors.Join(fmt.Errorf("check route %s: %w", c.Installed.Dst(), err), h.Undo(c))
 	}
-	if !c.Owns(cur) {
-		return errors.Join(fmt.Errorf("route %s in table %d does not carry the capture after the change", c.Installed.Dst(), c.Installed.Table()), h.Undo(c))
+	if !owned {
+		return errors.Join(fmt.Errorf("route %s in table %d %w", c.Installed.Dst(), c.Installed.Table(), ErrNotCarried), h.Undo(c))
 	}
 	return nil
+}
+
+// Owned reports whether the route in c's place is still the one c
+// installed (see Owns). It needs no dump of the table where the lookup
+// finds the route.
+func (h *Handle) Owned(c *Change) (bool, error) {
+	cur, err := h.lookupKey(c.Installed.Key(), false)
+	if err != nil {
+		return false, err
+	}
+	return c.Owns(cur), nil
 }
 
 // Undo puts the routing table back as it was before c was applied: a
@@ -286,20 +382,28 @@ func (h *Handle) Undo(c *Change) error {
 		return fmt.Errorf("undo route change: unknown kind %q", c.Kind)
 	}
 	dst, table := c.Installed.Dst(), c.Installed.Table()
-	cur, err := h.Lookup(c.Installed)
+	cur, err := h.lookupKey(c.Installed.Key(), false)
 	if err != nil {
 		return fmt.Errorf("restore route %s: %w", dst, err)
 	}
 	if !c.Owns(cur) {
+		if cur != nil && c.Kind == Replaced {
+			// Compared with the original below: the route as a dump has it.
+			if cur, err = h.Lookup(c.Installed); err != nil {
+				return fmt.Errorf("restore route %s: %w", dst, err)
+			}
+		}
+		// The route no longer uses lwtdump's nexthop copies: they can go.
+		nerr := h.deleteNexthops(c.Nexthops)
 		switch {
 		case c.Kind == Added:
-			return nil // the route lwtdump added is gone already
+			return nerr // the route lwtdump added is gone already
 		case cur != nil && Equal(cur, c.Original):
-			return nil // already as it was
+			return nerr // already as it was
 		case cur == nil:
-			return fmt.Errorf("restore route %s in table %d: %w (its device went down, or it was deleted); not put back", dst, table, ErrRouteGone)
+			return errors.Join(fmt.Errorf("restore route %s in table %d: %w (its device went down, or it was deleted); not put back", dst, table, ErrRouteGone), nerr)
 		default:
-			return fmt.Errorf("restore route %s in table %d: %w; left as it is", dst, table, ErrRouteChanged)
+			return errors.Join(fmt.Errorf("restore route %s in table %d: %w; left as it is", dst, table, ErrRouteChanged), nerr)
 		}
 	}
 	if c.Kind == Added {
@@ -307,15 +411,18 @@ func (h *Handle) Undo(c *Change) error {
 		if err := h.send(unix.RTM_DELROUTE, 0, c.Installed.withoutEncap()); err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("delete route %s: %w", dst, err)
 		}
-		if cur, err = h.Lookup(c.Installed); err == nil && c.Owns(cur) {
+		// Its lookup alone: a route that is gone needs no scan of the table.
+		if cur, _, err = h.fibMatch(dst, table); err == nil && c.Owns(cur) {
 			err = fmt.Errorf("route %s in table %d is still there after its deletion", dst, table)
 		}
 		return err
 	}
 	if err := h.send(unix.RTM_NEWROUTE, unix.NLM_F_REPLACE, c.Original.request()); err != nil {
+		// The route still uses lwtdump's nexthop copies, if any: deleting
+		// them would delete the route. They stay, and the state file with them.
 		return fmt.Errorf("restore route %s: %w", dst, err)
 	}
-	return h.verify(c.Original)
+	return errors.Join(h.verify(c.Original), h.deleteNexthops(c.Nexthops))
 }
 
 // verify checks that the kernel holds orig exactly.
@@ -338,8 +445,13 @@ func (h *Handle) verify(orig *Route) error {
 // how `lwtdump cleanup --strip` restores a route whose original was not
 // recorded: lwtdump only captures routes that have no encap (or a bare End).
 func (h *Handle) Strip(cur *Route, seg6Action int) error {
+	if id := cur.NexthopID(); id != 0 {
+		return fmt.Errorf("remove capture from route %s: it uses nexthop %d, lwtdump's copy of a nexthop that no state file names: point the route back at its own nexthop by hand (ip route replace ... nhid N), then delete %d (ip nexthop del id %d)", cur.Dst(), id, id, id)
+	}
 	orig := cur.request()
-	if cur.EncapType() == nl.LWTUNNEL_ENCAP_SEG6_LOCAL {
+	if paths := orig.Paths(); paths != nil {
+		orig = orig.withPaths(pathsWithoutEncap(paths))
+	} else if cur.EncapType() == nl.LWTUNNEL_ENCAP_SEG6_LOCAL {
 		orig = orig.withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_SEG6_LOCAL, Data: attrBytes(newAttr(nl.SEG6_LOCAL_ACTION, nl.Uint32Attr(uint32(seg6Action))))})
 	} else {
 		orig = orig.withoutEncap()

@@ -12,7 +12,6 @@ package route
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -75,6 +74,10 @@ func Open(name string) (_ *Handle, err error) {
 	}
 	_ = h.sock.SetExtAck(true) // best effort: kernel error messages in our errors
 	h.sh = &nl.SocketHandle{Socket: h.sock}
+	// Strict checking: the kernel filters dumps by table (see Walk).
+	if err := unix.SetsockoptInt(h.sock.GetFd(), unix.SOL_NETLINK, unix.NETLINK_GET_STRICT_CHK, 1); err != nil {
+		return nil, fmt.Errorf("set rtnetlink strict checking: %w", err)
+	}
 	// NETLINK_ROUTE only: without a family, the library also opens XFRM
 	// and netfilter sockets, which fail where xfrm_user or nfnetlink
 	// cannot be loaded.
@@ -223,8 +226,8 @@ func (r *Route) EncapType() uint16 {
 // Encap is the raw RTA_ENCAP payload.
 func (r *Route) Encap() []byte { return r.attr(unix.RTA_ENCAP) }
 
-// Multipath reports whether the route has several next hops.
-func (r *Route) Multipath() bool { return r.attr(unix.RTA_MULTIPATH) != nil }
+// Multipath reports whether the route has several next hops of its own (RTA_MULTIPATH, without a nexthop object).
+func (r *Route) Multipath() bool { return r.attr(unix.RTA_MULTIPATH) != nil && r.NexthopID() == 0 }
 
 // NexthopID is the id of the nexthop object the route uses, 0 when none.
 func (r *Route) NexthopID() uint32 {
@@ -266,63 +269,6 @@ func parseRoute(b []byte) (*Route, error) {
 	return r, nil
 }
 
-// List dumps every route of the family (unix.AF_INET or unix.AF_INET6) in every table.
-func (h *Handle) List(family int) ([]*Route, error) {
-	req := nl.NewNetlinkRequest(unix.RTM_GETROUTE, unix.NLM_F_DUMP)
-	req.AddData(&nl.RtMsg{RtMsg: unix.RtMsg{Family: uint8(family)}})
-	msgs, err := h.exec(req, unix.RTM_NEWROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("dump routes: %w", err)
-	}
-	routes := make([]*Route, 0, len(msgs))
-	for _, m := range msgs {
-		r, err := parseRoute(m)
-		if err != nil {
-			return nil, err
-		}
-		if r.Msg.Flags&unix.RTM_F_CLONED != 0 {
-			continue // a cache entry, not a route
-		}
-		routes = append(routes, r)
-	}
-	return routes, nil
-}
-
-// Find returns the unicast routes for exactly prefix in table, with no
-// source prefix and TOS 0, lowest metric first.
-func (h *Handle) Find(prefix netip.Prefix, table uint32) ([]*Route, error) {
-	family := unix.AF_INET6
-	if prefix.Addr().Is4() {
-		family = unix.AF_INET
-	}
-	all, err := h.List(family)
-	if err != nil {
-		return nil, err
-	}
-	var found []*Route
-	for _, r := range all {
-		if r.Msg.Type == unix.RTN_UNICAST && r.Table() == table && r.Dst() == prefix && r.Msg.Src_len == 0 && r.Msg.Tos == 0 {
-			found = append(found, r)
-		}
-	}
-	slices.SortStableFunc(found, func(a, b *Route) int { return cmp.Compare(a.Priority(), b.Priority()) })
-	return found, nil
-}
-
-// FindLocal returns the SRv6 local SID route (seg6local encap) for sid in table.
-func (h *Handle) FindLocal(sid netip.Addr, table uint32) (*Route, error) {
-	routes, err := h.Find(netip.PrefixFrom(sid, 128), table)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range routes {
-		if r.EncapType() == nl.LWTUNNEL_ENCAP_SEG6_LOCAL {
-			return r, nil
-		}
-	}
-	return nil, nil
-}
-
 // ipBytes returns the address in the length its family uses on the wire.
 func ipBytes(a netip.Addr) []byte {
 	if a.Is4() {
@@ -345,9 +291,26 @@ type Program struct {
 }
 
 // Programs returns the BPF programs on the route: those of a bpf encap (in,
-// out, xmit) or of a seg6local End.BPF action.
+// out, xmit) or of a seg6local End.BPF action, on the route itself or on its
+// paths (a program on every path of a multipath route is listed once).
 func (r *Route) Programs() []Program {
-	attrs, err := nl.ParseRouteAttr(r.Encap())
+	progs := encapPrograms(r.EncapType(), r.Encap())
+	for _, p := range r.Paths() {
+		for _, prog := range encapPrograms(p.encapType(), p.attr(unix.RTA_ENCAP)) {
+			if !slices.Contains(progs, prog) {
+				progs = append(progs, prog)
+			}
+		}
+	}
+	return progs
+}
+
+// encapPrograms returns the BPF programs of an encap.
+func encapPrograms(typ uint16, encap []byte) []Program {
+	if typ != nl.LWTUNNEL_ENCAP_BPF && typ != nl.LWTUNNEL_ENCAP_SEG6_LOCAL {
+		return nil
+	}
+	attrs, err := nl.ParseRouteAttr(encap)
 	if err != nil {
 		return nil
 	}
@@ -356,13 +319,13 @@ func (r *Route) Programs() []Program {
 		t := a.Attr.Type & nlaTypeMask
 		var hook string
 		switch {
-		case r.EncapType() == nl.LWTUNNEL_ENCAP_BPF && t == nl.LWT_BPF_IN:
+		case typ == nl.LWTUNNEL_ENCAP_BPF && t == nl.LWT_BPF_IN:
 			hook = "in"
-		case r.EncapType() == nl.LWTUNNEL_ENCAP_BPF && t == nl.LWT_BPF_OUT:
+		case typ == nl.LWTUNNEL_ENCAP_BPF && t == nl.LWT_BPF_OUT:
 			hook = "out"
-		case r.EncapType() == nl.LWTUNNEL_ENCAP_BPF && t == nl.LWT_BPF_XMIT:
+		case typ == nl.LWTUNNEL_ENCAP_BPF && t == nl.LWT_BPF_XMIT:
 			hook = "xmit"
-		case r.EncapType() == nl.LWTUNNEL_ENCAP_SEG6_LOCAL && t == nl.SEG6_LOCAL_BPF:
+		case typ == nl.LWTUNNEL_ENCAP_SEG6_LOCAL && t == nl.SEG6_LOCAL_BPF:
 			hook = "End.BPF"
 		default:
 			continue
@@ -382,6 +345,19 @@ func (r *Route) Programs() []Program {
 	return progs
 }
 
+// sameProgramNames reports whether two lists hold the same program names, in any order.
+func sameProgramNames(a, b []Program) bool {
+	names := func(progs []Program) []string {
+		var n []string
+		for _, p := range progs {
+			n = append(n, p.Name)
+		}
+		slices.Sort(n)
+		return n
+	}
+	return slices.Equal(names(a), names(b))
+}
+
 // ProgramNames returns the names of the BPF programs on the route.
 func (r *Route) ProgramNames() []string {
 	var names []string
@@ -389,31 +365,6 @@ func (r *Route) ProgramNames() []string {
 		names = append(names, p.Name)
 	}
 	return names
-}
-
-// sameKey reports whether a and b occupy the same place in the kernel's
-// tables, so that replacing one replaces the other: the same family, table,
-// destination, source prefix, TOS and metric.
-func sameKey(a, b *Route) bool {
-	return a.Family() == b.Family() && a.Table() == b.Table() && a.Dst() == b.Dst() &&
-		a.Msg.Tos == b.Msg.Tos && a.Msg.Src_len == b.Msg.Src_len &&
-		bytes.Equal(a.attr(unix.RTA_SRC), b.attr(unix.RTA_SRC)) &&
-		a.Priority() == b.Priority()
-}
-
-// Lookup returns the route the kernel now holds in r's place (same table,
-// destination and metric), or nil when there is none.
-func (h *Handle) Lookup(r *Route) (*Route, error) {
-	all, err := h.List(r.Family())
-	if err != nil {
-		return nil, err
-	}
-	for _, cur := range all {
-		if sameKey(cur, r) {
-			return cur, nil
-		}
-	}
-	return nil, nil
 }
 
 // Equal reports whether two dumped routes are the same route: the same

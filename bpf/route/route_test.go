@@ -84,6 +84,31 @@ func TestEqualAndDiff(t *testing.T) {
 	}
 }
 
+// testMultipath builds a dumped-looking multipath route: 2001:db8:20::/48
+// metric 32 proto bird, via 2001:db8:2::1 dev 3 and via 2001:db8:3::1 dev 4
+// (linkdown).
+func testMultipath() *Route {
+	r := &Route{Msg: nl.RtMsg{RtMsg: unix.RtMsg{
+		Family: unix.AF_INET6, Dst_len: 48, Table: unix.RT_TABLE_MAIN,
+		Protocol: 12, Scope: unix.RT_SCOPE_UNIVERSE, Type: unix.RTN_UNICAST,
+	}}}
+	dst := netip.MustParseAddr("2001:db8:20::").As16()
+	gw1 := netip.MustParseAddr("2001:db8:2::1").As16()
+	gw2 := netip.MustParseAddr("2001:db8:3::1").As16()
+	paths := []Path{
+		{Ifindex: 3, Attrs: []syscall.NetlinkRouteAttr{newAttr(unix.RTA_GATEWAY, gw1[:])}},
+		{Ifindex: 4, Flags: unix.RTNH_F_LINKDOWN, Hops: 1, Attrs: []syscall.NetlinkRouteAttr{newAttr(unix.RTA_GATEWAY, gw2[:])}},
+	}
+	r.Attrs = append(r.Attrs,
+		newAttr(unix.RTA_TABLE, nl.Uint32Attr(unix.RT_TABLE_MAIN)),
+		newAttr(unix.RTA_DST, dst[:]),
+		newAttr(unix.RTA_PRIORITY, nl.Uint32Attr(32)),
+		newAttr(unix.RTA_MULTIPATH, pathsBytes(paths)),
+		newAttr(unix.RTA_CACHEINFO, make([]byte, 32)),
+		newAttr(unix.RTA_PREF, []byte{0}))
+	return r
+}
+
 func TestCheckReplaceable(t *testing.T) {
 	expiring := testRoute()
 	binary.NativeEndian.PutUint32(expiring.attr(unix.RTA_CACHEINFO)[8:], 300) // rta_expires
@@ -91,10 +116,16 @@ func TestCheckReplaceable(t *testing.T) {
 	withExpires.Attrs = append(withExpires.Attrs, newAttr(unix.RTA_EXPIRES, nl.Uint32Attr(300)))
 	errorCache := testRoute()
 	binary.NativeEndian.PutUint32(errorCache.attr(unix.RTA_CACHEINFO)[12:], 1) // rta_error, not an expiry
-	multipath := testRoute()
-	multipath.Attrs = append(multipath.Attrs, newAttr(unix.RTA_MULTIPATH, make([]byte, 8)))
+	multipath := testMultipath()
+	mpls := Encap{Type: nl.LWTUNNEL_ENCAP_MPLS, Data: []byte{4, 0, 1, 0}}
+	multipathEncap := testMultipath()
+	paths := multipathEncap.Paths()
+	paths[1].Attrs = append(paths[1].Attrs, newAttr(unix.RTA_ENCAP_TYPE, nl.Uint16Attr(mpls.Type)), newAttr(unix.RTA_ENCAP, mpls.Data))
+	multipathEncap = multipathEncap.withPaths(paths)
 	nhid := testRoute()
 	nhid.Attrs = append(nhid.Attrs, newAttr(rtaNhID, nl.Uint32Attr(10)))
+	nhidEncap := testRoute().withEncap(mpls)
+	nhidEncap.Attrs = append(nhidEncap.Attrs, newAttr(rtaNhID, nl.Uint32Attr(10)))
 	seg6 := testRoute().withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_SEG6, Data: []byte{4, 0, 1, 0}})
 
 	for _, tc := range []struct {
@@ -106,8 +137,10 @@ func TestCheckReplaceable(t *testing.T) {
 		{"cache info error", errorCache, ""},
 		{"expiring", expiring, "expires"},
 		{"RTA_EXPIRES", withExpires, "expires"},
-		{"multipath", multipath, "is multipath"},
-		{"nexthop object", nhid, "uses nexthop object 10"},
+		{"multipath", multipath, ""},
+		{"multipath with an encap", multipathEncap, "already has an encap (mpls) on path 2"},
+		{"nexthop object", nhid, ""},
+		{"nexthop object with an encap", nhidEncap, "uses nexthop object 10, which already has an encap (mpls)"},
 		{"seg6 encap", seg6, "already has an encap (seg6)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,7 +216,7 @@ func TestPrograms(t *testing.T) {
 	}
 }
 
-func TestSameKey(t *testing.T) {
+func TestKey(t *testing.T) {
 	metric := testRoute()
 	metric.attr(unix.RTA_PRIORITY)[0] = 1 // 1025
 	table := testRoute()
@@ -191,10 +224,107 @@ func TestSameKey(t *testing.T) {
 	table.Attrs = append(table.Attrs, newAttr(unix.RTA_TABLE, nl.Uint32Attr(100)))
 	gw := testRoute()
 	gw.attr(unix.RTA_GATEWAY)[15] = 9
-	if !sameKey(testRoute(), gw) {
+	if testRoute().Key() != gw.Key() {
 		t.Error("another gateway is the same place in the table")
 	}
-	if sameKey(testRoute(), metric) || sameKey(testRoute(), table) {
+	if testRoute().Key() == metric.Key() || testRoute().Key() == table.Key() {
 		t.Error("another metric or table is another route")
+	}
+	if got := testRoute().Key().String(); got != "2001:db8:20::/48 (table 254, metric 1024)" {
+		t.Errorf("Key().String() = %q", got)
+	}
+}
+
+// A multipath route takes the encap on every path and keeps each path's
+// device, weight and flags; its request drops the flags a request may not
+// set (linkdown); the programs on its paths are listed once.
+func TestMultipathEncap(t *testing.T) {
+	e := Encap{Type: nl.LWTUNNEL_ENCAP_BPF, Data: attrBytes(newAttr(nl.LWT_BPF_XMIT|unix.NLA_F_NESTED,
+		attrBytes(newAttr(nl.LWT_BPF_PROG_NAME, []byte("lwtdump:7:xmit\x00")))))}
+	orig := testMultipath()
+	installed := orig.request().withEncap(e)
+	back, err := ParseRoute(installed.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := back.Paths()
+	if len(paths) != 2 {
+		t.Fatalf("%d paths", len(paths))
+	}
+	for i, want := range []struct {
+		ifindex int32
+		hops    uint8
+	}{{3, 0}, {4, 1}} {
+		p := paths[i]
+		if p.Ifindex != want.ifindex || p.Hops != want.hops || p.Flags != 0 || p.encapType() != nl.LWTUNNEL_ENCAP_BPF {
+			t.Errorf("path %d: ifindex %d hops %d flags %#x encap %d", i, p.Ifindex, p.Hops, p.Flags, p.encapType())
+		}
+	}
+	if got := back.Programs(); !slices.Equal(got, []Program{{"xmit", "lwtdump:7:xmit"}}) {
+		t.Errorf("programs %v", got)
+	}
+	if got := back.OIFs(); !slices.Equal(got, []int{3, 4}) {
+		t.Errorf("OIFs %v", got)
+	}
+	if !RouteMsg(installed.Bytes()).HasPrograms() || RouteMsg(orig.Bytes()).HasPrograms() {
+		t.Error("HasPrograms does not see the encap on the paths")
+	}
+	// The linkdown flag of a path is the kernel's: the original equals itself without it.
+	if !Equal(orig, orig.request()) || Diff(orig, installed) != "RTA_MULTIPATH" {
+		t.Errorf("Diff(original, installed) = %q", Diff(orig, installed))
+	}
+}
+
+// A route on a nexthop object is replayed with its nexthop's id alone:
+// the gateway, device and paths that a dump shows of the nexthop are left out.
+func TestNexthopRouteRequest(t *testing.T) {
+	r := testMultipath()
+	r.Msg.Flags = unix.RTNH_F_ONLINK
+	r.Attrs = append(r.Attrs, newAttr(rtaNhID, nl.Uint32Attr(23)))
+	q := r.request()
+	if q.NexthopID() != 23 || q.attr(unix.RTA_MULTIPATH) != nil || q.Msg.Flags != 0 || q.attr(unix.RTA_CACHEINFO) != nil {
+		t.Errorf("request %x", q.Bytes())
+	}
+	if r.Multipath() || len(r.Paths()) != 2 {
+		t.Errorf("a route on a nexthop group: Multipath %v, %d paths", r.Multipath(), len(r.Paths()))
+	}
+	c := &Change{Installed: q}
+	other := r.request()
+	other.Attrs[len(other.Attrs)-1] = newAttr(rtaNhID, nl.Uint32Attr(24))
+	if !c.Owns(r) || c.Owns(other) || c.Owns(testRoute()) {
+		t.Error("Owns: a route on a nexthop object is lwtdump's when it uses lwtdump's copy")
+	}
+}
+
+// A nexthop copy survives the state file, and a change recorded again (new
+// nexthop ids) replaces its entry instead of adding one.
+func TestStateNexthops(t *testing.T) {
+	n := &Nexthop{Msg: unix.Nhmsg{Family: unix.AF_INET6}}
+	gw := netip.MustParseAddr("2001:db8:2::1").As16()
+	n.Attrs = append(n.Attrs, newAttr(unix.NHA_ID, nl.Uint32Attr(NexthopIDMin+5)), newAttr(unix.NHA_OIF, nl.Uint32Attr(3)), newAttr(unix.NHA_GATEWAY, gw[:]))
+	g := &Nexthop{}
+	g.Attrs = append(g.Attrs, newAttr(unix.NHA_ID, nl.Uint32Attr(NexthopIDMin+6)), newAttr(unix.NHA_GROUP, groupBytes([]unix.NexthopGrp{{Id: NexthopIDMin + 5, Weight: 2}})))
+	c := &Change{Kind: Replaced, Original: testRoute(), Installed: testRoute(), Nexthops: []NexthopCopy{{Of: 11, Nexthop: n}, {Of: 13, Nexthop: g}}}
+	s := &State{path: t.TempDir() + "/state.json"}
+	if err := s.Record(c); err != nil {
+		t.Fatal(err)
+	}
+	n.Attrs[0] = newAttr(unix.NHA_ID, nl.Uint32Attr(NexthopIDMin+7))
+	if err := s.Record(c); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Changes) != 1 || s.Changes[0].Nexthops[0].ID != NexthopIDMin+7 || s.Changes[0].Nexthops[1].Of != 13 {
+		t.Fatalf("state changes %+v", s.Changes)
+	}
+	back, err := s.Changes[0].Change()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Nexthops) != 2 || back.Nexthops[0].Nexthop.Gateway().String() != "2001:db8:2::1" || back.Nexthops[0].Nexthop.OIF() != 3 ||
+		back.Nexthops[1].Nexthop.Group()[0] != (unix.NexthopGrp{Id: NexthopIDMin + 5, Weight: 2}) {
+		t.Errorf("nexthops after the state file: %v, %v", back.Nexthops[0].Nexthop, back.Nexthops[1].Nexthop)
+	}
+	if err := s.Forget(c); err != nil || !s.Done() {
+		t.Errorf("Forget: %v, %d changes left", err, len(s.Changes))
 	}
 }

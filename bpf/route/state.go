@@ -40,14 +40,25 @@ type State struct {
 
 // StateChange is a Change as the state file keeps it.
 type StateChange struct {
+	Seq       int    `json:"seq,omitempty"` // the change's number in the file
 	Kind      Kind   `json:"kind"`
 	Original  []byte `json:"original,omitempty"` // rtnetlink payload of the route before the change
 	Installed []byte `json:"installed"`          // rtnetlink payload of the route lwtdump installed
+	// Nexthops are the nexthop objects lwtdump creates for the route,
+	// members before their group.
+	Nexthops []StateNexthop `json:"nexthops,omitempty"`
+}
+
+// StateNexthop is a NexthopCopy as the state file keeps it.
+type StateNexthop struct {
+	ID      uint32 `json:"id"`
+	Of      uint32 `json:"of"`      // the id of the nexthop it copies
+	Nexthop []byte `json:"nexthop"` // rtnetlink payload of the copy as lwtdump creates it
 }
 
 // Change decodes the change.
 func (c StateChange) Change() (*Change, error) {
-	ch := &Change{Kind: c.Kind}
+	ch := &Change{Kind: c.Kind, seq: c.Seq}
 	var err error
 	if c.Original != nil {
 		if ch.Original, err = ParseRoute(c.Original); err != nil {
@@ -57,7 +68,26 @@ func (c StateChange) Change() (*Change, error) {
 	if ch.Installed, err = ParseRoute(c.Installed); err != nil {
 		return nil, err
 	}
+	for _, n := range c.Nexthops {
+		nh, err := ParseNexthop(n.Nexthop)
+		if err != nil {
+			return nil, err
+		}
+		ch.Nexthops = append(ch.Nexthops, NexthopCopy{Of: n.Of, Nexthop: nh})
+	}
 	return ch, nil
+}
+
+// stateChange encodes c as the state file keeps it.
+func stateChange(c *Change) StateChange {
+	sc := StateChange{Seq: c.seq, Kind: c.Kind, Installed: c.Installed.Bytes()}
+	if c.Original != nil {
+		sc.Original = c.Original.Bytes()
+	}
+	for _, n := range c.Nexthops {
+		sc.Nexthops = append(sc.Nexthops, StateNexthop{ID: n.Nexthop.ID(), Of: n.Of, Nexthop: n.Nexthop.Bytes()})
+	}
+	return sc
 }
 
 // stateFile is the name of a process's state file in its directory.
@@ -93,21 +123,31 @@ func (s *State) Drop(i int) error {
 // Path is the state file's path.
 func (s *State) Path() string { return s.path }
 
-// Record adds a change to the state file. Call it before applying the change.
+// Record adds a change to the state file, or rewrites it when it is
+// recorded already (Apply chose other nexthop ids). Call it before applying
+// the change.
 func (s *State) Record(c *Change) error {
-	sc := StateChange{Kind: c.Kind, Installed: c.Installed.Bytes()}
-	if c.Original != nil {
-		sc.Original = c.Original.Bytes()
+	if c.seq != 0 {
+		for i := range s.Changes {
+			if s.Changes[i].Seq == c.seq {
+				s.Changes[i] = stateChange(c)
+				return s.save()
+			}
+		}
 	}
-	s.Changes = append(s.Changes, sc)
+	for _, sc := range s.Changes {
+		c.seq = max(c.seq, sc.Seq)
+	}
+	c.seq++
+	s.Changes = append(s.Changes, stateChange(c))
 	return s.save()
 }
 
-// Forget removes the last recorded change: it was never applied, or it has been undone.
+// Forget removes a recorded change: it was never applied, or it has been undone.
 func (s *State) Forget(c *Change) error {
 	installed := c.Installed.Bytes()
 	for i := len(s.Changes) - 1; i >= 0; i-- {
-		if slices.Equal(s.Changes[i].Installed, installed) {
+		if c.seq != 0 && s.Changes[i].Seq == c.seq || c.seq == 0 && slices.Equal(s.Changes[i].Installed, installed) {
 			s.Changes = slices.Delete(s.Changes, i, i+1)
 			break
 		}

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -223,7 +224,10 @@ func CheckStateDir(dir string) error {
 // CheckUndo checks that undoing c does no more than take a capture off a
 // route: a replaced route's original must be the route installed without
 // what the capture added to it (see DiffExceptCapture), and have no encap
-// of its own (or be a bare SRv6 End, which End.BPF replaced); an added
+// of its own (or be a bare SRv6 End, which End.BPF replaced); a multipath
+// route's capture is on every path; a route on a nexthop object was
+// pointed at lwtdump's copies of its nexthop, which undoing deletes, so
+// they must be copies as lwtdump makes them (see checkCopies). An added
 // route must carry a bpf encap, since undoing it deletes it.
 func CheckUndo(c *Change) error {
 	inst := c.Installed
@@ -244,6 +248,41 @@ func CheckUndo(c *Change) error {
 		return fmt.Errorf("route %s: unknown kind of change %q", inst.Dst(), c.Kind)
 	}
 	orig := c.Original
+	if len(c.Nexthops) > 0 || inst.NexthopID() != 0 || orig.NexthopID() != 0 {
+		if err := checkCopies(c); err != nil {
+			return fmt.Errorf("route %s: %w", orig.Dst(), err)
+		}
+		if d := DiffExceptCapture(orig, inst.withNexthopID(orig.NexthopID())); d != "" {
+			return fmt.Errorf("route %s table %d: the original differs from the route installed by more than the nexthop copy: %s", orig.Dst(), orig.Table(), d)
+		}
+		return nil
+	}
+	if paths := inst.Paths(); paths != nil {
+		for i, p := range paths {
+			if p.encapType() != nl.LWTUNNEL_ENCAP_BPF {
+				return fmt.Errorf("route %s: path %d of the route installed carries no capture", inst.Dst(), i+1)
+			}
+		}
+		for i, p := range orig.Paths() {
+			if t := p.encapType(); t != 0 {
+				return fmt.Errorf("route %s: path %d of the original has an encap (%s), which a capture never replaces", orig.Dst(), i+1, EncapName(t))
+			}
+		}
+	} else {
+		if err := checkEncapUndo(orig, inst); err != nil {
+			return err
+		}
+	}
+	if d := DiffExceptCapture(orig, inst); d != "" {
+		return fmt.Errorf("route %s table %d: the original differs from the route installed by more than the capture: %s", orig.Dst(), orig.Table(), d)
+	}
+	return nil
+}
+
+// checkEncapUndo checks the encap of a route that is not multipath: the
+// route installed carries a capture, the original no encap, or a bare End
+// where End.BPF was installed.
+func checkEncapUndo(orig, inst *Route) error {
 	switch inst.EncapType() {
 	case nl.LWTUNNEL_ENCAP_BPF:
 		if orig.EncapType() != 0 {
@@ -259,8 +298,62 @@ func CheckUndo(c *Change) error {
 	default:
 		return fmt.Errorf("route %s: the route installed carries no capture", inst.Dst())
 	}
-	if d := DiffExceptCapture(orig, inst); d != "" {
-		return fmt.Errorf("route %s table %d: the original differs from the route installed by more than the capture: %s", orig.Dst(), orig.Table(), d)
+	return nil
+}
+
+// checkCopies checks the nexthop copies of a change to a route on a
+// nexthop object, which undoing deletes: each has an id in lwtdump's
+// range and lwtdump's protocol; a single nexthop's copy carries a bpf
+// encap; only the last may be a group, of exactly the copies before it;
+// the route installed uses the last copy, and the original the nexthop
+// object it copies.
+func checkCopies(c *Change) error {
+	n := len(c.Nexthops)
+	if n == 0 {
+		return errors.New("a route on a nexthop object without lwtdump's copies of its nexthop")
+	}
+	var members []uint32
+	for i, cp := range c.Nexthops {
+		nh := cp.Nexthop
+		if nh == nil {
+			return fmt.Errorf("nexthop copy %d is empty", i+1)
+		}
+		id := nh.ID()
+		switch {
+		case id < NexthopIDMin || id > NexthopIDMax:
+			return fmt.Errorf("nexthop %d is not in the range of lwtdump's copies (%#x-%#x)", id, NexthopIDMin, NexthopIDMax)
+		case nh.Msg.Protocol != nexthopProtocol:
+			return fmt.Errorf("nexthop %d has protocol %d, not that of lwtdump's copies", id, nh.Msg.Protocol)
+		case cp.Of == 0:
+			return fmt.Errorf("nexthop %d copies no nexthop", id)
+		}
+		if !nh.IsGroup() {
+			if nh.EncapType() != nl.LWTUNNEL_ENCAP_BPF {
+				return fmt.Errorf("nexthop %d carries no capture", id)
+			}
+			members = append(members, id)
+			continue
+		}
+		if i != n-1 {
+			return fmt.Errorf("nexthop group %d is not the last copy", id)
+		}
+		var ids []uint32
+		for _, m := range nh.Group() {
+			ids = append(ids, m.Id)
+		}
+		if !slices.Equal(ids, members) {
+			return fmt.Errorf("nexthop group %d holds other nexthops than lwtdump's copies before it", id)
+		}
+	}
+	if n > 1 && !c.Nexthops[n-1].Nexthop.IsGroup() {
+		return errors.New("several nexthop copies without a group of them")
+	}
+	last := c.Nexthops[n-1]
+	switch {
+	case c.Installed.NexthopID() != last.Nexthop.ID():
+		return fmt.Errorf("the route installed uses nexthop %d, not lwtdump's copy %d", c.Installed.NexthopID(), last.Nexthop.ID())
+	case c.Original.NexthopID() != last.Of:
+		return fmt.Errorf("the original uses nexthop %d, not %d, which the copy copies", c.Original.NexthopID(), last.Of)
 	}
 	return nil
 }
@@ -314,7 +407,13 @@ func DiffExceptCapture(a, b *Route) string {
 }
 
 // withoutCapture is the route as a request without what a capture adds.
-func (r *Route) withoutCapture() *Route { return r.request().withoutEncap() }
+func (r *Route) withoutCapture() *Route {
+	q := r.request().withoutEncap()
+	if paths := q.Paths(); paths != nil {
+		q = q.withPaths(pathsWithoutEncap(paths))
+	}
+	return q
+}
 
 // makeOwnDir makes the directory of this process's state, DIR/PID, in a
 // state directory that CheckStateDir accepted. One that is there already

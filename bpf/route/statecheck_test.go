@@ -71,38 +71,95 @@ func TestCheckUndo(t *testing.T) {
 	orig := testRoute()
 	capture := bpfEncap(t, "lwtdump:4242:xmit")
 	sid := testRoute().withEncap(seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END, ""))
+	onNexthop := func(id uint32) *Route {
+		r := testRoute()
+		r.Attrs = append(r.Attrs, newAttr(rtaNhID, nl.Uint32Attr(id)))
+		return r
+	}
+	nhCopy := func(id, of uint32, capture bool) NexthopCopy {
+		n := &Nexthop{Msg: unix.Nhmsg{Family: unix.AF_INET6}}
+		n.Attrs = append(n.Attrs, newAttr(unix.NHA_ID, nl.Uint32Attr(id)), newAttr(unix.NHA_OIF, nl.Uint32Attr(3)))
+		if capture {
+			e := bpfEncap(t, "lwtdump:4242:xmit")
+			n.Attrs = append(n.Attrs, newAttr(unix.NHA_ENCAP_TYPE, nl.Uint16Attr(e.Type)), newAttr(unix.NHA_ENCAP|unix.NLA_F_NESTED, e.Data))
+		}
+		return NexthopCopy{Of: of, Nexthop: n}
+	}
+	group := func(id, of uint32, members ...uint32) NexthopCopy {
+		var g []unix.NexthopGrp
+		for _, m := range members {
+			g = append(g, unix.NexthopGrp{Id: m})
+		}
+		n := &Nexthop{Msg: unix.Nhmsg{Family: unix.AF_INET6}}
+		n.Attrs = append(n.Attrs, newAttr(unix.NHA_ID, nl.Uint32Attr(id)), newAttr(unix.NHA_GROUP, groupBytes(g)))
+		return NexthopCopy{Of: of, Nexthop: n}
+	}
+	onCopies := func(copies ...NexthopCopy) *Change {
+		last := copies[len(copies)-1]
+		o := onNexthop(last.Of)
+		return &Change{Kind: Replaced, Original: o, Installed: o.request().withNexthopID(last.Nexthop.ID()), Nexthops: copies}
+	}
+	const min = NexthopIDMin
+	mpEncap := testMultipath().withPaths(pathsWithEncap(testMultipath().Paths(), Encap{Type: nl.LWTUNNEL_ENCAP_SEG6, Data: []byte{4, 0, 1, 0}}))
 	for _, tc := range []struct {
 		name string
 		c    *Change
 		want string // in the error; "" for none
 	}{
-		{"replaced", PlanReplace(orig, capture), ""},
-		{"original with another gateway", &Change{Kind: Replaced, Original: withAttr(orig, unix.RTA_GATEWAY, addr16("2001:db8:2::7")), Installed: PlanReplace(orig, capture).Installed},
+		{"replaced", planReplaceRoute(orig, capture), ""},
+		{"original with another gateway", &Change{Kind: Replaced, Original: withAttr(orig, unix.RTA_GATEWAY, addr16("2001:db8:2::7")), Installed: planReplaceRoute(orig, capture).Installed},
 			"the original differs from the route installed by more than the capture: RTA_GATEWAY"},
-		{"original and installed with another gateway", PlanReplace(withAttr(orig, unix.RTA_GATEWAY, addr16("2001:db8:2::7")), capture), ""}, // CheckInstalled's to find
-		{"original with another metric", &Change{Kind: Replaced, Original: withAttr(orig, unix.RTA_PRIORITY, nl.Uint32Attr(50)), Installed: PlanReplace(orig, capture).Installed},
+		{"original and installed with another gateway", planReplaceRoute(withAttr(orig, unix.RTA_GATEWAY, addr16("2001:db8:2::7")), capture), ""}, // CheckInstalled's to find
+		{"original with another metric", &Change{Kind: Replaced, Original: withAttr(orig, unix.RTA_PRIORITY, nl.Uint32Attr(50)), Installed: planReplaceRoute(orig, capture).Installed},
 			"RTA_PRIORITY"},
 		{"original with another protocol", func() *Change {
-			c := PlanReplace(orig, capture)
+			c := planReplaceRoute(orig, capture)
 			o := *orig
 			o.Msg.Protocol = unix.RTPROT_STATIC
 			c.Original = &o
 			return c
 		}(), "protocol 4 != 3"},
-		{"original with an encap", &Change{Kind: Replaced, Original: orig.withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_SEG6, Data: []byte{4, 0, 1, 0}}), Installed: PlanReplace(orig, capture).Installed},
+		{"original with an encap", &Change{Kind: Replaced, Original: orig.withEncap(Encap{Type: nl.LWTUNNEL_ENCAP_SEG6, Data: []byte{4, 0, 1, 0}}), Installed: planReplaceRoute(orig, capture).Installed},
 			"the original has an encap (seg6)"},
 		{"installed without capture", &Change{Kind: Replaced, Original: orig, Installed: orig.request()}, "carries no capture"},
-		{"replaced without original", &Change{Kind: Replaced, Installed: PlanReplace(orig, capture).Installed}, "without its original"},
-		{"End to End.BPF", PlanReplace(sid, seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END_BPF, "lwtdump:4242:seg6local")), ""},
-		{"End with a counter", PlanReplace(sid.withEncap(seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END, "", rawAttr{seg6LocalCounters, []byte{4, 0, 1, 0}})), seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END_BPF, "lwtdump:4242:seg6local")),
+		{"replaced without original", &Change{Kind: Replaced, Installed: planReplaceRoute(orig, capture).Installed}, "without its original"},
+		{"End to End.BPF", planReplaceRoute(sid, seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END_BPF, "lwtdump:4242:seg6local")), ""},
+		{"End with a counter", planReplaceRoute(sid.withEncap(seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END, "", rawAttr{seg6LocalCounters, []byte{4, 0, 1, 0}})), seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END_BPF, "lwtdump:4242:seg6local")),
 			"the original is not a bare End"},
-		{"End.DX6 to End.BPF", PlanReplace(sid.withEncap(seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END_DX6, "")), seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END_BPF, "lwtdump:4242:seg6local")),
+		{"End.DX6 to End.BPF", planReplaceRoute(sid.withEncap(seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END_DX6, "")), seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END_BPF, "lwtdump:4242:seg6local")),
 			"the original is not a bare End"},
-		{"End to End", PlanReplace(sid, seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END, "")), "not End.BPF"},
+		{"End to End", planReplaceRoute(sid, seg6localEncap(t, nl.SEG6_LOCAL_ACTION_END, "")), "not End.BPF"},
 		{"added", PlanAdd(netip.MustParsePrefix("2001:db8:21::/64"), 3, 254, bpfEncap(t, "lwtdump:4242:xmit:added")), ""},
-		{"added with an original", &Change{Kind: Added, Original: orig, Installed: PlanReplace(orig, capture).Installed}, "an added route has no original"},
+		{"added with an original", &Change{Kind: Added, Original: orig, Installed: planReplaceRoute(orig, capture).Installed}, "an added route has no original"},
 		{"added without encap", &Change{Kind: Added, Installed: orig.request()}, "carries no bpf encap"},
-		{"unknown kind", &Change{Kind: "moved", Original: orig, Installed: PlanReplace(orig, capture).Installed}, `unknown kind of change "moved"`},
+		{"multipath", planReplaceRoute(testMultipath(), capture), ""},
+		{"multipath with an encap on the original's paths", planReplaceRoute(mpEncap, capture), "path 1 of the original has an encap (seg6)"},
+		{"multipath installed without capture", &Change{Kind: Replaced, Original: testMultipath(), Installed: testMultipath().request()}, "path 1 of the route installed carries no capture"},
+		{"on a nexthop copy", onCopies(nhCopy(min+1, 12, true)), ""},
+		{"on copies of a group", onCopies(nhCopy(min+1, 21, true), nhCopy(min+2, 22, true), group(min+3, 20, min+1, min+2)), ""},
+		{"a daemon's nexthop as the copy", onCopies(nhCopy(12, 12, true)), "nexthop 12 is not in the range of lwtdump's copies"},
+		{"a copy without capture", onCopies(nhCopy(min+1, 12, false)), "carries no capture"},
+		{"a copy of no nexthop", onCopies(nhCopy(min+1, 0, true)), "copies no nexthop"},
+		{"a group of other nexthops", onCopies(nhCopy(min+1, 21, true), group(min+3, 20, min+1, 22)), "holds other nexthops than lwtdump's copies"},
+		{"a group before its members", onCopies(group(min+3, 20, min+1), nhCopy(min+1, 21, true)), "is not the last copy"},
+		{"copies without their group", onCopies(nhCopy(min+1, 21, true), nhCopy(min+2, 22, true)), "several nexthop copies without a group"},
+		{"installed on another nexthop", func() *Change {
+			c := onCopies(nhCopy(min+1, 12, true))
+			c.Installed = c.Installed.withNexthopID(min + 9)
+			return c
+		}(), "the route installed uses nexthop"},
+		{"original on another nexthop", func() *Change {
+			c := onCopies(nhCopy(min+1, 12, true))
+			c.Original = onNexthop(13)
+			return c
+		}(), "the original uses nexthop 13, not 12"},
+		{"original with another metric on a nexthop", func() *Change {
+			c := onCopies(nhCopy(min+1, 12, true))
+			c.Original = withAttr(c.Original, unix.RTA_PRIORITY, nl.Uint32Attr(50))
+			return c
+		}(), "more than the nexthop copy: RTA_PRIORITY"},
+		{"on a nexthop without copies", &Change{Kind: Replaced, Original: onNexthop(12), Installed: onNexthop(12).request()}, "without lwtdump's copies"},
+		{"unknown kind", &Change{Kind: "moved", Original: orig, Installed: planReplaceRoute(orig, capture).Installed}, `unknown kind of change "moved"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckUndo(tc.c)
@@ -119,7 +176,7 @@ func TestCheckUndo(t *testing.T) {
 // The route the kernel holds is undone only when it is the route installed.
 func TestCheckInstalled(t *testing.T) {
 	capture := bpfEncap(t, "lwtdump:4242:xmit")
-	replaced := PlanReplace(testRoute(), capture)
+	replaced := planReplaceRoute(testRoute(), capture)
 	// As the kernel dumps it: cache info, a linkdown flag, the encap last.
 	dumped := func(r *Route) *Route {
 		q := &Route{Msg: r.Msg, Attrs: append([]syscall.NetlinkRouteAttr{}, r.Attrs...)}

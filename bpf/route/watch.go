@@ -43,30 +43,6 @@ type Watcher struct {
 	read time.Time // when they were read
 }
 
-// Key is where a route sits in the kernel's tables: two routes with the same
-// key replace each other.
-type Key struct {
-	Family         uint8
-	DstLen, SrcLen uint8
-	Tos            uint8
-	Table          uint32
-	Metric         uint32
-	Dst            netip.Addr
-}
-
-// Key returns the route's key.
-func (r *Route) Key() Key {
-	return Key{
-		Family: r.Msg.Family, DstLen: r.Msg.Dst_len, SrcLen: r.Msg.Src_len, Tos: r.Msg.Tos,
-		Table: r.Table(), Metric: r.Priority(), Dst: r.Dst().Addr(),
-	}
-}
-
-// String names the key as lwtdump's messages do: "2001:db8:20::/48 (table 254, metric 1024)".
-func (k Key) String() string {
-	return fmt.Sprintf("%s (table %d, metric %d)", netip.PrefixFrom(k.Dst, int(k.DstLen)), k.Table, k.Metric)
-}
-
 // Event is one notification.
 type Event struct {
 	Type  uint16    // unix.RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWLINK, RTM_DELLINK, RTM_NEWNEXTHOP or RTM_DELNEXTHOP
@@ -270,12 +246,14 @@ func (w *Watcher) decode(m syscall.NetlinkMessage) (Event, bool) {
 	return ev, true
 }
 
-// peekKey reads the key of a route message without copying it.
+// peekKey reads the key of a route message without copying it. A route
+// with a source prefix or a TOS has none: lwtdump takes no such route.
 func peekKey(b []byte) (Key, bool) {
-	if len(b) < unix.SizeofRtMsg {
+	if len(b) < unix.SizeofRtMsg || b[2] != 0 || b[3] != 0 {
 		return Key{}, false
 	}
-	k := Key{Family: b[0], DstLen: b[1], SrcLen: b[2], Tos: b[3], Table: uint32(b[4])}
+	family, dstLen := b[0], int(b[1])
+	k := Key{Table: uint32(b[4])}
 	dst := []byte(nil)
 	for a := b[unix.SizeofRtMsg:]; len(a) >= unix.SizeofRtAttr; {
 		l := int(binary.NativeEndian.Uint16(a[0:2]))
@@ -299,13 +277,13 @@ func peekKey(b []byte) (Key, bool) {
 	}
 	addr, ok := netip.AddrFromSlice(dst)
 	if !ok {
-		if k.Family == unix.AF_INET {
+		if family == unix.AF_INET {
 			addr = netip.IPv4Unspecified()
 		} else {
 			addr = netip.IPv6Unspecified()
 		}
 	}
-	k.Dst = addr.Unmap()
+	k.Dst = netip.PrefixFrom(addr.Unmap(), dstLen)
 	return k, true
 }
 
@@ -351,8 +329,8 @@ func filterProgram(prefixLens []int, keys []Key) []cbpf.Instruction {
 		}
 	}
 	for _, k := range keys {
-		if !slices.Contains(lens, k.DstLen) {
-			lens = append(lens, k.DstLen)
+		if !slices.Contains(lens, uint8(k.Dst.Bits())) {
+			lens = append(lens, uint8(k.Dst.Bits()))
 		}
 	}
 	lo, hi := uint32(0), uint32(1) // the bytes of a host-order u16
@@ -375,16 +353,16 @@ func filterProgram(prefixLens []int, keys []Key) []cbpf.Instruction {
 	}
 	var byKey []cbpf.Instruction
 	for _, k := range keys {
-		addr := k.Dst.AsSlice()
+		addr := k.Dst.Addr().AsSlice()
 		var words []uint32
 		for i := 0; i+4 <= len(addr) && i < 8; i += 4 {
 			words = append(words, binary.BigEndian.Uint32(addr[i:]))
 		}
 		block := []cbpf.Instruction{
 			cbpf.LoadAbsolute{Off: offFamily, Size: 1},
-			cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: uint32(k.Family)},
+			cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: uint32(k.family())},
 			cbpf.LoadAbsolute{Off: offDstLen, Size: 1},
-			cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: uint32(k.DstLen)},
+			cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: uint32(k.Dst.Bits())},
 		}
 		for i, w := range words {
 			block = append(block, cbpf.LoadAbsolute{Off: offDst + uint32(4*i), Size: 4}, cbpf.JumpIf{Cond: cbpf.JumpNotEqual, Val: w})

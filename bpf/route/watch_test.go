@@ -16,35 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// testNetns creates a network namespace of the test's own with a device
-// d0 (2001:db8:2::2/64, 198.51.100.2/28), one end of a veth pair whose
-// other end is up, and removes it when the test ends.
-func testNetns(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a network namespace and its routes")
-	}
-	ns := fmt.Sprintf("lwtdw%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))
-	if len(ns) > 40 {
-		ns = ns[:40]
-	}
-	exec.Command("ip", "netns", "del", ns).Run()
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	for _, args := range [][]string{
-		{"netns", "add", ns},
-		{"-n", ns, "link", "add", "d0", "type", "veth", "peer", "name", "d1"},
-		{"-n", ns, "link", "set", "d1", "up"},
-		{"-n", ns, "link", "set", "d0", "up"},
-		{"-n", ns, "addr", "add", "2001:db8:2::2/64", "dev", "d0", "nodad"},
-		{"-n", ns, "addr", "add", "198.51.100.2/28", "dev", "d0"},
-	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	return ns
-}
-
 func testIP(t *testing.T, ns string, args ...string) {
 	t.Helper()
 	if out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput(); err != nil {
@@ -70,19 +41,15 @@ func nextRouteEvent(t *testing.T, w *Watcher) Event {
 // the handle's own changes (by port id and sequence number) from another
 // process's, and carries each route as a dump shows it.
 func TestWatch(t *testing.T) {
-	ns := testNetns(t)
-	testIP(t, ns, "-6", "route", "add", "2001:db8:20::/48", "via", "2001:db8:2::1", "dev", "d0", "proto", "static", "metric", "20")
-	testIP(t, ns, "-4", "route", "add", "203.0.113.0/24", "via", "198.51.100.1", "dev", "d0")
-	h, err := Open(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	v6, err := h.Find(netip.MustParsePrefix("2001:db8:20::/48"), unix.RT_TABLE_MAIN)
+	h := testNetns(t,
+		"-6 route add 2001:db8:20::/48 via 2001:db8:2::1 dev d0 proto static metric 20",
+		"-4 route add 203.0.113.0/24 via 198.51.100.1 dev d0")
+	ns := h.Netns()
+	v6, err := h.Routes(netip.MustParsePrefix("2001:db8:20::/48"), unix.RT_TABLE_MAIN)
 	if err != nil || len(v6) != 1 {
 		t.Fatalf("find: %v %v", v6, err)
 	}
-	v4, err := h.Find(netip.MustParsePrefix("203.0.113.0/24"), unix.RT_TABLE_MAIN)
+	v4, err := h.Routes(netip.MustParsePrefix("203.0.113.0/24"), unix.RT_TABLE_MAIN)
 	if err != nil || len(v4) != 1 {
 		t.Fatalf("find: %v %v", v4, err)
 	}
@@ -188,12 +155,7 @@ func mustIndex(t *testing.T, h *Handle, name string) int {
 
 // Close wakes a Read that waits.
 func TestWatchClose(t *testing.T) {
-	ns := testNetns(t)
-	h, err := Open(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := testNetns(t)
 	w, err := h.Watch(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -248,8 +210,8 @@ func notification(typ uint16, prefix string, table, metric uint32, dstFirst bool
 // kernel puts it, it passes every prefix of a key's length.
 func TestFilterProgram(t *testing.T) {
 	keys := []Key{
-		{Family: unix.AF_INET6, DstLen: 48, Table: 254, Metric: 20, Dst: netip.MustParseAddr("2001:db8:20::")},
-		{Family: unix.AF_INET, DstLen: 24, Table: 254, Metric: 20, Dst: netip.MustParseAddr("203.0.113.0")},
+		{Table: 254, Metric: 20, Dst: netip.MustParsePrefix("2001:db8:20::/48")},
+		{Table: 254, Metric: 20, Dst: netip.MustParsePrefix("203.0.113.0/24")},
 	}
 	link := make([]byte, unix.SizeofNlMsghdr+unix.SizeofIfInfomsg)
 	binary.NativeEndian.PutUint16(link[4:], unix.RTM_NEWLINK)

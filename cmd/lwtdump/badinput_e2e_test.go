@@ -17,7 +17,7 @@ func TestBadCommandLines(t *testing.T) {
 	tb := newTestbed(t)
 	// Routes lwtdump must refuse to change.
 	tb.ip("-n", tb.r1, "-6", "route", "add", "2001:db8:30::/48", "encap", "seg6", "mode", "encap", "segs", "2001:db8:2::1", "dev", "r1_h2")
-	tb.ip("-n", tb.r1, "-6", "route", "add", "2001:db8:31::/48", "nexthop", "via", "2001:db8:2::1", "dev", "r1_h2", "nexthop", "via", "2001:db8:1::1", "dev", "r1_h1")
+	tb.ip("-n", tb.r1, "-6", "route", "add", "2001:db8:31::/48", "nexthop", "encap", "seg6", "mode", "encap", "segs", "2001:db8:f1::1", "via", "2001:db8:2::1", "dev", "r1_h2", "nexthop", "via", "2001:db8:1::1", "dev", "r1_h1")
 	dir := t.TempDir()
 	readOnly := filepath.Join(dir, "ro")
 	os.Mkdir(readOnly, 0o755)
@@ -95,7 +95,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"no route and no device", append(ns, "-i", "2001:db8:40::/48"), 2, "no route to 2001:db8:40::/48 in table 254"},
 		{"route through another device", append(ns, "-i", "2001:db8:20::/48@r1_h1"), 2, "goes through r1_h2, not r1_h1"},
 		{"route with a seg6 encap", append(ns, "-i", "2001:db8:30::/48"), 2, "already has an encap (seg6)"},
-		{"multipath route", append(ns, "-i", "2001:db8:31::/48"), 2, "is multipath"},
+		{"multipath route with an encap", append(ns, "-i", "2001:db8:31::/48"), 2, "already has an encap (seg6) on path 1"},
 		{"garbage capture file", []string{"-r", garbage}, 1, "not a pcap or pcapng capture"},
 		{"directory without captures", []string{"-r", noCaptures}, 2, "the directory holds no capture"},
 		{"missing capture file", []string{"-r", filepath.Join(dir, "missing.pcapng")}, 1, "no such file or directory"},

@@ -175,14 +175,6 @@ func (rb *routerbed) ns(node string) string {
 	return ""
 }
 
-// daemonOf is the daemon that runs on a node.
-func (rb *routerbed) daemonOf(node string) string {
-	if node == "r1" {
-		return rb.opts.R1
-	}
-	return rb.opts.H2
-}
-
 // bgpNode is one side of the BGP sessions: its AS, router id and the
 // addresses of its peers (one per link, both families).
 type bgpNode struct {
@@ -430,6 +422,17 @@ func (rb *routerbed) kernelRoutes(prefix string) []kernelRoute {
 	return routes
 }
 
+// routeLines returns r1's routes to exactly prefix in the main table as
+// `ip route show` prints them.
+func (rb *routerbed) routeLines(prefix string) string {
+	rb.t.Helper()
+	family := "-4"
+	if strings.Contains(prefix, ":") {
+		family = "-6"
+	}
+	return rb.ip("-n", rb.r1, family, "route", "show", "exact", prefix)
+}
+
 // bgpRoute returns r1's route to prefix that its daemon installed, and
 // whether there is one.
 func (rb *routerbed) bgpRoute(prefix string) (kernelRoute, bool) {
@@ -598,6 +601,28 @@ func (rb *routerbed) announcement(prefix string, on bool) {
 func (rb *routerbed) daemonLog(node, name string) string {
 	b, _ := os.ReadFile(filepath.Join(rb.dir, node, name+".log"))
 	return string(b)
+}
+
+// logMark is a place in the logs of a node's daemons.
+type logMark map[string]int
+
+// markLogs returns the end of every log of a node's daemons, for logSince.
+func (rb *routerbed) markLogs(node string) logMark {
+	m := logMark{}
+	for _, name := range []string{"zebra", "bgpd", "bird"} {
+		m[name] = len(rb.daemonLog(node, name))
+	}
+	return m
+}
+
+// logSince returns what the daemon name ("zebra", "bgpd" or "bird") of a
+// node logged since the mark.
+func (rb *routerbed) logSince(node, name string, m logMark) string {
+	l := rb.daemonLog(node, name)
+	if m[name] > len(l) {
+		return l
+	}
+	return l[m[name]:]
 }
 
 // logDaemons writes the daemons' logs and output into the test's log.

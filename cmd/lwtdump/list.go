@@ -43,7 +43,7 @@ func listAction(c *cli.Context) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROUTE\tTABLE\tDEV\tPROGRAMS\tOWNER")
+	fmt.Fprintln(tw, "ROUTE\tTABLE\tDEV\tPROGRAMS\tNEXTHOPS\tOWNER")
 	for _, f := range found {
 		var progs []string
 		for _, p := range f.Programs {
@@ -53,7 +53,15 @@ func listAction(c *cli.Context) error {
 		if dev == "" {
 			dev = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", f.Route.Dst(), f.Route.Table(), dev, strings.Join(progs, " "), owner(f))
+		// lwtdump's copies of the route's nexthop objects: "ID(of ORIGINAL)".
+		var nhs []string
+		for _, n := range f.Nexthops {
+			nhs = append(nhs, fmt.Sprintf("%d(of %d)", n.Nexthop.ID(), n.Of))
+		}
+		if nhs == nil {
+			nhs = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", f.Route.Dst(), f.Route.Table(), dev, strings.Join(progs, " "), strings.Join(nhs, ","), owner(f))
 	}
 	return tw.Flush()
 }

@@ -47,6 +47,12 @@ var routeShapes = []routeShape{
 	{name: "ipv4-onlink-mtu", route: "203.0.113.0/24", dst: "203.0.113.1", setup: [][]string{
 		{"-4", "route", "replace", "203.0.113.0/24", "via", "198.51.100.1", "dev", "r1_h2", "onlink", "mtu", "1400"},
 	}},
+	{name: "ipv4-appended", route: "203.0.113.0/24", dst: "203.0.113.1", setup: [][]string{
+		// Two IPv4 routes with one metric (`ip route append`): the
+		// capture takes the first, which the kernel uses, and leaves the
+		// second alone.
+		{"-4", "route", "append", "203.0.113.0/24", "via", "192.0.2.1", "dev", "r1_h1"},
+	}},
 	{name: "ipv6-backup-metric", route: "2001:db8:20::/48", dst: "2001:db8:20::1", setup: [][]string{
 		// A second route to the prefix: the capture takes the one in use
 		// (metric 1024) and leaves this one alone.
@@ -156,14 +162,12 @@ func sum(m map[string]int) int {
 func TestCaptureRefusals(t *testing.T) {
 	tb := newTestbed(t)
 	r1 := func(args ...string) { tb.ip(append([]string{"-n", tb.r1}, args...)...) }
-	r1("-6", "route", "add", "2001:db8:24::/64", "nexthop", "via", "2001:db8:2::1", "dev", "r1_h2", "nexthop", "via", "2001:db8:1::1", "dev", "r1_h1")
-	r1("-4", "route", "add", "203.0.113.128/25", "nexthop", "via", "198.51.100.1", "nexthop", "via", "192.0.2.1")
-	r1("nexthop", "add", "id", "10", "via", "198.51.100.1", "dev", "r1_h2")
-	r1("-4", "route", "add", "192.0.2.128/26", "nhid", "10")
+	r1("nexthop", "add", "id", "10", "encap", "seg6", "mode", "encap", "segs", "2001:db8:f1::1", "via", "2001:db8:2::1", "dev", "r1_h2")
+	r1("-6", "route", "add", "2001:db8:24::/64", "nhid", "10")
+	r1("-6", "route", "add", "2001:db8:28::/64", "nexthop", "encap", "seg6", "mode", "encap", "segs", "2001:db8:f1::1", "via", "2001:db8:2::1", "dev", "r1_h2",
+		"nexthop", "via", "2001:db8:1::1", "dev", "r1_h1")
 	r1("-6", "route", "add", "2001:db8:25::/64", "via", "2001:db8:2::1", "dev", "r1_h2", "expires", "600")
 	r1("-6", "route", "add", "2001:db8:27::/64", "encap", "seg6local", "action", "End", "dev", "r1_h1")
-	r1("-4", "route", "add", "192.0.2.192/26", "via", "198.51.100.1", "dev", "r1_h2")
-	r1("-4", "route", "append", "192.0.2.192/26", "via", "192.0.2.1", "dev", "r1_h1")
 	// The other refusals (seg6 encap, IPv6 multipath, no route, another
 	// device, a route twice, unknown device or namespace) are in
 	// TestBadCommandLines.
@@ -173,11 +177,10 @@ func TestCaptureRefusals(t *testing.T) {
 		want string
 	}{
 		{"seg6local", []string{"-i", "2001:db8:27::/64"}, "route 2001:db8:27::/64 already has an encap (seg6local)"},
-		{"multipath-ipv4", []string{"-i", "203.0.113.128/25"}, "route 203.0.113.128/25 is multipath"},
-		{"nexthop-object", []string{"-i", "192.0.2.128/26"}, "route 192.0.2.128/26 uses nexthop object 10"},
+		{"multipath-encap", []string{"-i", "2001:db8:28::/64"}, "route 2001:db8:28::/64 already has an encap (seg6) on path 1"},
+		{"nexthop-object-encap", []string{"-i", "2001:db8:24::/64"}, "route 2001:db8:24::/64 uses nexthop object 10, which already has an encap (seg6)"},
 		{"expiring", []string{"-i", "2001:db8:25::/64"}, "route 2001:db8:25::/64 expires"},
-		{"appended", []string{"-i", "192.0.2.192/26"}, "route 192.0.2.192/26 has 2 routes with metric 0 in table 254"},
-		{"after-a-good-one", []string{"-i", "203.0.113.0/24", "-i", "2001:db8:24::/64"}, "route 2001:db8:24::/64 is multipath"},
+		{"after-a-good-one", []string{"-i", "203.0.113.0/24", "-i", "2001:db8:24::/64"}, "route 2001:db8:24::/64 uses nexthop object 10"},
 	}
 	if tb.tryIP("-n", tb.r1, "-4", "route", "add", "203.0.113.64/26", "encap", "mpls", "100", "via", "198.51.100.1", "dev", "r1_h2") {
 		cases = append(cases, struct {

@@ -157,9 +157,11 @@ func (tb *testbed) stateFiles() []string {
 func (tb *testbed) ifindex(ns, dev string) int {
 	tb.t.Helper()
 	var index int
-	out := tb.ip("-n", ns, "-o", "link", "show", "dev", dev)
-	if _, err := fmt.Sscanf(out, "%d:", &index); err != nil {
-		tb.t.Fatalf("ifindex of %s in %s: %q", dev, ns, out)
+	// Its standard output alone: ip warns on stderr when the veth's peer
+	// namespace cannot be named (another test's namespace going away).
+	out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", "dev", dev).Output()
+	if _, serr := fmt.Sscanf(string(out), "%d:", &index); err != nil || serr != nil {
+		tb.t.Fatalf("ifindex of %s in %s: %v %q", dev, ns, err, out)
 	}
 	return index
 }
