@@ -51,11 +51,13 @@ func requireSystemdAnalyze(t *testing.T) {
 	}
 }
 
-// systemd-analyze verify finds nothing to say of the unit.
+// systemd-analyze verify finds nothing to say of the unit. Its
+// Documentation= names the man page, which only the package installs: it is
+// checked with the installed unit (TestDeb).
 func TestUnitVerify(t *testing.T) {
 	requireSystemdAnalyze(t)
 	unit := instanceUnit(t, buildLwtdump(t, t.TempDir()))
-	out, err := exec.Command("systemd-analyze", "verify", unit).CombinedOutput()
+	out, err := exec.Command("systemd-analyze", "verify", "--man=no", unit).CombinedOutput()
 	if err != nil || len(out) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
