@@ -1,17 +1,15 @@
 package writer
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/writer/pcapngtest"
 )
 
 func TestGapComment(t *testing.T) {
@@ -107,7 +105,7 @@ func TestGapsInStatistics(t *testing.T) {
 		if err := os.WriteFile(path, f.Bytes(), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		got := isbComments(t, path)
+		got := pcapngtest.ISBComments(t, path)
 		if !slices.Equal(got[0], want[i]) || len(got[1]) != 0 {
 			t.Errorf("file %d: statistics comments %v, want %q on interface 0 only", i+1, got, want[i])
 		}
@@ -123,43 +121,4 @@ type slowRollover struct {
 func (o *slowRollover) Rollover() error {
 	o.during()
 	return o.rollingOutput.Rollover()
-}
-
-// isbComments reads with tshark the comments of the statistics blocks of
-// a file, by interface.
-func isbComments(t *testing.T, file string) map[uint32][]string {
-	t.Helper()
-	// tshark's JSON holds the comments whole (its -V text cuts long ones);
-	// each block's type comes first, then its interface and options.
-	out, err := exec.Command("tshark", "-r", file, "-X", "read_format:MIME Files Format", "-T", "json").Output()
-	if err != nil {
-		t.Fatalf("tshark -X read_format:MIME Files Format -r %s: %v", file, err)
-	}
-	got := map[uint32][]string{}
-	inISB, iface := false, uint32(0)
-	for _, line := range strings.Split(string(out), "\n") {
-		key, value, ok := strings.Cut(strings.TrimSpace(line), ": ")
-		if !ok {
-			continue
-		}
-		var v string
-		if err := json.Unmarshal([]byte(strings.TrimSuffix(value, ",")), &v); err != nil {
-			continue
-		}
-		switch key {
-		case `"pcapng.block.type"`:
-			inISB = v == "0x00000005"
-		case `"pcapng.interface_id"`:
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("tshark: interface %q", v)
-			}
-			iface = uint32(n)
-		case `"pcapng.options.option.data.comment"`:
-			if inISB {
-				got[iface] = append(got[iface], v)
-			}
-		}
-	}
-	return got
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/writer/pcapngtest"
 )
 
 // The comments of the packets left out read back into the counters they
@@ -140,7 +141,7 @@ func TestStatisticsAfterFailedWrite(t *testing.T) {
 			if err := os.WriteFile(path, tc.out.data.Bytes(), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			got := isbComments(t, path)
+			got := pcapngtest.ISBComments(t, path)
 			delivered, err := exec.Command("tshark", "-r", path, "-X", "read_format:MIME Files Format", "-T", "fields",
 				"-e", "pcapng.options.option.data.interface.received", "-e", "pcapng.options.option.data.interface.delivered_to_user").Output()
 			if err != nil {
@@ -201,7 +202,7 @@ func TestLastFileEndsAtClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.TrimSpace(string(got)) != "4\t1" || !slices.Equal(isbComments(t, path)[0], []string{"not written packets=3: " + reasonAfterEnd}) {
-		t.Errorf("statistics: received and delivered %q, comments %q; want 4, 1 and 3 seen after the end", got, isbComments(t, path)[0])
+	if strings.TrimSpace(string(got)) != "4\t1" || !slices.Equal(pcapngtest.ISBComments(t, path)[0], []string{"not written packets=3: " + reasonAfterEnd}) {
+		t.Errorf("statistics: received and delivered %q, comments %q; want 4, 1 and 3 seen after the end", got, pcapngtest.ISBComments(t, path)[0])
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/lwtdump/lwtdump/bpf/sample"
 	"github.com/lwtdump/lwtdump/writer"
+	"github.com/lwtdump/lwtdump/writer/pcapngtest"
 )
 
 // summaryLine is the summary line on lwtdump's stderr, read back.
@@ -105,7 +106,7 @@ func readISBs(t *testing.T, file string) []isbRecord {
 	for i, v := range rows[0] {
 		cols[i] = strings.Split(v, ",")
 	}
-	comments := statsComments(t, file)
+	comments := pcapngtest.ISBComments(t, file)
 	var out []isbRecord
 	for i := range cols[0] {
 		r := isbRecord{received: cols[0][i], comments: comments[i]}

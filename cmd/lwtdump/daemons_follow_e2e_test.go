@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lwtdump/lwtdump/writer/pcapngtest"
 )
 
 // frrPlainRoutes makes zebra on r1 install its routes without nexthop
@@ -104,7 +106,7 @@ func TestFollowFRRWithdraw(t *testing.T) {
 			if !regexp.MustCompile(`^, 1 gap at ` + regexp.QuoteMeta(bgpPrefix6) + ` \(\d\.\d s\), 1 gap at ` + regexp.QuoteMeta(bgpPrefix4) + ` \(\d\.\d s\)$`).MatchString(rest) {
 				t.Errorf("summary: %d captured%s", captured, rest)
 			}
-			comments := statsComments(t, out)
+			comments := pcapngtest.ISBComments(t, out)
 			for i, c := range []struct {
 				prefix     string
 				sent, recv int
@@ -197,7 +199,7 @@ func TestFollowFRRClearBGP(t *testing.T) {
 			if !regexp.MustCompile(`^, 1 gap at 2001:db8:20::/48 \(\d+\.\d s\), 1 gap at 203.0.113.0/24 \(\d+\.\d s\)$`).MatchString(rest) {
 				t.Errorf("summary gaps %q", rest)
 			}
-			comments := statsComments(t, out)
+			comments := pcapngtest.ISBComments(t, out)
 			for i := range 2 {
 				if gaps := parseGaps(t, comments[i]); len(gaps) != 1 || gaps[0].to.IsZero() {
 					t.Errorf("interface %d: gaps %+v", i, gaps)
@@ -264,7 +266,7 @@ func TestFollowBIRD(t *testing.T) {
 	if !regexp.MustCompile(`^, 1 gap at 2001:db8:20::/48 \(0\.\d\d\d s\)$`).MatchString(rest) {
 		t.Errorf("summary gaps %q", rest)
 	}
-	gaps := parseGaps(t, statsComments(t, out)[0])
+	gaps := parseGaps(t, pcapngtest.ISBComments(t, out)[0])
 	if len(gaps) != 1 || !strings.HasPrefix(gaps[0].text, "route replaced by bird (pid ") {
 		t.Fatalf("gaps in the file: %+v", gaps)
 	}

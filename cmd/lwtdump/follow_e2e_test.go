@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lwtdump/lwtdump/writer/pcapngtest"
 )
 
 // waitLine waits until lwtdump's stderr holds a line that contains every
@@ -44,45 +46,6 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
-}
-
-// statsComments reads, with tshark's dissector of the pcapng format
-// itself, the comments of the statistics blocks of a file, by interface.
-func statsComments(t *testing.T, file string) map[int][]string {
-	t.Helper()
-	// tshark's JSON holds the comments whole (its -V text cuts long ones);
-	// each block's type comes first, then its interface and options.
-	out, err := exec.Command("tshark", "-r", file, "-X", "read_format:MIME Files Format", "-T", "json").Output()
-	if err != nil {
-		t.Fatalf("tshark -X read_format:MIME Files Format -r %s: %v", file, err)
-	}
-	got := map[int][]string{}
-	inISB, iface := false, int(0)
-	for _, line := range strings.Split(string(out), "\n") {
-		key, value, ok := strings.Cut(strings.TrimSpace(line), ": ")
-		if !ok {
-			continue
-		}
-		var v string
-		if err := json.Unmarshal([]byte(strings.TrimSuffix(value, ",")), &v); err != nil {
-			continue
-		}
-		switch key {
-		case `"pcapng.block.type"`:
-			inISB = v == "0x00000005"
-		case `"pcapng.interface_id"`:
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("tshark: interface %q", v)
-			}
-			iface = int(n)
-		case `"pcapng.options.option.data.comment"`:
-			if inISB {
-				got[iface] = append(got[iface], v)
-			}
-		}
-	}
-	return got
 }
 
 // gapComment is a gap comment as tshark shows it.
@@ -206,7 +169,7 @@ func TestFollowDeleteAndAddAgain(t *testing.T) {
 	if !regexp.MustCompile(`^, 1 gap at 2001:db8:20::/48 \(1\.\d s\)$`).MatchString(rest) || dropped != 0 {
 		t.Errorf("summary: %d captured, %d dropped%s; want 1 gap of about 1 s at 2001:db8:20::/48", captured, dropped, rest)
 	}
-	comments := statsComments(t, out)
+	comments := pcapngtest.ISBComments(t, out)
 	if len(comments[1]) != 0 {
 		t.Errorf("gaps on the IPv4 route's interface: %q", comments[1])
 	}
@@ -289,7 +252,7 @@ func TestFollowReplace(t *testing.T) {
 			if !regexp.MustCompile(`^, 1 gap at ` + regexp.QuoteMeta(tc.prefix) + ` \(0\.0\d\d s\)$`).MatchString(rest) {
 				t.Errorf("summary: %d captured%s; want one gap of a few ms", captured, rest)
 			}
-			gaps := parseGaps(t, statsComments(t, out)[0])
+			gaps := parseGaps(t, pcapngtest.ISBComments(t, out)[0])
 			if len(gaps) != 1 || gaps[0].to.IsZero() || !strings.Contains(gaps[0].text, "route replaced by ") || !strings.Contains(gaps[0].text, tc.said) {
 				t.Fatalf("gaps in the file: %+v", gaps)
 			}
@@ -335,7 +298,7 @@ func TestNoFollow(t *testing.T) {
 	if left := tb.stateFiles(); len(left) != 0 {
 		t.Errorf("state files left: %v", left)
 	}
-	gaps := parseGaps(t, statsComments(t, out)[0])
+	gaps := parseGaps(t, pcapngtest.ISBComments(t, out)[0])
 	if len(gaps) != 1 || !gaps[0].to.IsZero() || !strings.HasSuffix(gaps[0].text, "; not back when this file ended") {
 		t.Errorf("gaps in the file: %+v", gaps)
 	}
@@ -390,7 +353,7 @@ func TestFollowBackoff(t *testing.T) {
 	want := strings.Replace(before, "2001:db8:20::/48 via 2001:db8:2::1 dev r1_h2 metric 1024", "2001:db8:20::/48 via 2001:db8:2::1 dev r1_h2 proto static metric 1024", 1)
 	tb.requireRoutes(tb.r1, want)
 	_, _, rest := summaryOf(t, p.stderr.String())
-	n := len(parseGaps(t, statsComments(t, out)[0]))
+	n := len(parseGaps(t, pcapngtest.ISBComments(t, out)[0]))
 	if !regexp.MustCompile(fmt.Sprintf(`^, %d gaps at 2001:db8:20::/48 \(\d+\.\d s, not back at exit\)$`, n)).MatchString(rest) || n < 4 {
 		t.Errorf("summary gaps %q, %d gaps in the file", rest, n)
 	}
@@ -516,7 +479,7 @@ func TestFollowGapAcrossFiles(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "out-*.pcapng"))
 	var open, closed int
 	for _, f := range files {
-		for _, g := range parseGaps(t, statsComments(t, f)[0]) {
+		for _, g := range parseGaps(t, pcapngtest.ISBComments(t, f)[0]) {
 			if g.to.IsZero() {
 				open++
 			} else {

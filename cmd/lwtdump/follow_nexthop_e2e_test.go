@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lwtdump/lwtdump/writer/pcapngtest"
 )
 
 // nexthopFamily is one family of TestFollowNexthopObjects.
@@ -184,7 +186,7 @@ func TestFollowNexthopObjects(t *testing.T) {
 			if !regexp.MustCompile(`^, 2 gaps at ` + regexp.QuoteMeta(fam.prefix) + ` \(1\.\d s\)$`).MatchString(rest) {
 				t.Errorf("summary gaps %q", rest)
 			}
-			gaps := parseGaps(t, statsComments(t, out)[0])
+			gaps := parseGaps(t, pcapngtest.ISBComments(t, out)[0])
 			if len(gaps) != 2 || !strings.HasPrefix(gaps[0].text, "route replaced by ") || !strings.HasPrefix(gaps[1].text, "route removed: its nexthop 200 was deleted by ") {
 				t.Errorf("gaps in the file: %+v", gaps)
 			}

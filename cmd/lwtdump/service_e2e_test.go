@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lwtdump/lwtdump/writer/pcapngtest"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -415,7 +416,7 @@ func TestServiceGapMetrics(t *testing.T) {
 	}
 	// The file: one gap comment in the statistics block of each interface,
 	// with the times the events gave.
-	comments := statsComments(t, out)
+	comments := pcapngtest.ISBComments(t, out)
 	for i, h := range hooks {
 		want := fmt.Sprintf("gap from=%s to=%s seconds=%s: %s; captured again (route %s)", closed["from"], closed["to"], closed["seconds"], closed["cause"], closed["back"])
 		if len(comments[i]) != 1 || comments[i][0] != want {
