@@ -84,6 +84,16 @@ struct {
 	__type(value, struct attach_counters);
 } counters SEC(".maps");
 
+/* The consumer position of the ring buffer when user space was last woken
+ * up, with its low bit set (positions are multiples of 8, so the 0 it starts
+ * with matches none). One for all attachments (see ring_wakeup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ring_woken SEC(".maps");
+
 
 /*
  * Whether the packet matches the filter expression: non-zero for a match.
@@ -98,6 +108,32 @@ struct {
 static __noinline int lwtdump_filter(struct __sk_buff *skb)
 {
 	return skb->len != 0xffffffff;
+}
+
+/* ring_wakeup returns the flags of a ring buffer submission: wake user space
+ * once wakeup_bytes wait in the ring, and only once until user space has
+ * moved the consumer position. A wake-up raises an irq_work on the
+ * forwarding CPU (an interrupt it sends itself: several microseconds in a
+ * virtual machine, more than forwarding the packet), and until the woken
+ * reader runs and publishes its position the ring stays above the threshold;
+ * waking at every submission in that time made forwarding pay one per packet
+ * for as long as the reader took to run. A reader woken up reads all there
+ * is and publishes its position, so the next time the ring fills up the
+ * position differs and the wake-up is sent again. Two CPUs may both wake
+ * user space for the same position, which is harmless. */
+static __always_inline __u64 ring_wakeup(void)
+{
+	if (bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	__u32 key = 0;
+	__u64 *woken = bpf_map_lookup_elem(&ring_woken, &key);
+	if (!woken)
+		return BPF_RB_FORCE_WAKEUP;
+	__u64 consumer = bpf_ringbuf_query(&ring, BPF_RB_CONS_POS) | 1;
+	if (*woken == consumer)
+		return BPF_RB_NO_WAKEUP;
+	*woken = consumer;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 /* ring_output reserves a ring buffer record of the constant size HDR + SIZE
@@ -125,10 +161,7 @@ static __noinline int lwtdump_filter(struct __sk_buff *skb)
 			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);                                  \
 			return -1;                                                                   \
 		}                                                                                    \
-		__u64 flags = BPF_RB_NO_WAKEUP;                                                      \
-		if (bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes)                     \
-			flags = BPF_RB_FORCE_WAKEUP;                                                 \
-		bpf_ringbuf_submit(rec, flags);                                                      \
+		bpf_ringbuf_submit(rec, ring_wakeup());                                              \
 		return 0;                                                                            \
 	}
 
