@@ -72,8 +72,11 @@ var configHelp = map[string]string{
 	"lwtdump-perf":        "lwtdump --transport perf",
 	"lwtdump-filter":      "lwtdump with a filter expression that keeps 1% of the datagrams",
 	"lwtdump-reject":      "lwtdump with a filter expression that rejects every datagram (hook + filter, no copy)",
-	"lwtdump-B512":        "lwtdump -B 512",
+	"lwtdump-B512":        "lwtdump -B 512 (lwtdump-BN: -B N)",
 }
+
+// bufferConfig matches lwtdump-BN, lwtdump with -B N.
+var bufferConfig = regexp.MustCompile(`^lwtdump-B([0-9]+)$`)
 
 // baseSuffix after an lwtdump configuration runs it with the -baseline binary.
 const baseSuffix = "@base"
@@ -115,7 +118,7 @@ func main() {
 	// the start of its UDP payload: ip6[40+8+8:4] over IPv6.
 	flag.StringVar(&c.filter, "filter", "ip6[56:4] % 100 = 0", "filter expression of the lwtdump-filter configuration (default: 1% of iperf3's datagrams)")
 	names := append(slices.Clone(defaultConfigs), "lwtdump-B512")
-	flag.StringVar(&c.only, "only", "", "run only these configurations, comma separated, in this order (default "+strings.Join(defaultConfigs, ",")+"; also lwtdump-B512, and any lwtdump one with "+baseSuffix+")")
+	flag.StringVar(&c.only, "only", "", "run only these configurations, comma separated, in this order (default "+strings.Join(defaultConfigs, ",")+"; also lwtdump-BN for -B N, and any lwtdump one with "+baseSuffix+")")
 	flag.BoolVar(&c.keep, "keep", false, "keep the capture files (by default each is removed once counted)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: scripts/bench.sh [options]\n\nConfigurations:\n")
@@ -184,7 +187,7 @@ func checkConfigs(c config, configs []string) error {
 	tools := []string{"iperf3", "ip", "taskset"}
 	for _, cfg := range configs {
 		base, isBase := strings.CutSuffix(cfg, baseSuffix)
-		if _, ok := configHelp[base]; !ok || (isBase && !strings.HasPrefix(base, "lwtdump")) {
+		if _, ok := configHelp[base]; (!ok && !bufferConfig.MatchString(base)) || (isBase && !strings.HasPrefix(base, "lwtdump")) {
 			return fmt.Errorf("unknown configuration %q (scripts/bench.sh -h lists them)", cfg)
 		}
 		if isBase && c.baseline == "" {
@@ -284,12 +287,13 @@ func runOne(c config, tb testbed, cfg string, round int) (r result, err error) {
 			args = append(args, "--transport", "perf")
 		case "lwtdump-no-manifest":
 			args = append(args, "--no-manifest")
-		case "lwtdump-B512":
-			args = append(args, "-B", "512")
 		case "lwtdump-filter":
 			args = append(args, c.filter) // the expression goes last
 		case "lwtdump-reject":
 			args = append(args, "ip6[56:4] % 100 = 100") // as costly as the 1% filter, never true
+		}
+		if m := bufferConfig.FindStringSubmatch(base); m != nil {
+			args = append(args, "-B", m[1])
 		}
 		bin := c.lwtdump
 		if isBase {
