@@ -43,6 +43,7 @@ const (
 	captureMapCounters     = "counters"
 	captureMapEvents       = "events"
 	captureMapRing         = "ring"
+	captureMapRingWoken    = "ring_woken"
 	captureProgLwtdumpIn   = "lwtdump_in"
 	captureProgLwtdumpOut  = "lwtdump_out"
 	captureProgLwtdumpSeg6 = "lwtdump_seg6"
@@ -108,9 +109,10 @@ type captureProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureMapSpecs struct {
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	Ring     *ebpf.MapSpec `ebpf:"ring"`
+	Counters  *ebpf.MapSpec `ebpf:"counters"`
+	Events    *ebpf.MapSpec `ebpf:"events"`
+	Ring      *ebpf.MapSpec `ebpf:"ring"`
+	RingWoken *ebpf.MapSpec `ebpf:"ring_woken"`
 }
 
 // captureVariableSpecs contains global variables before they are loaded into the kernel.
@@ -146,9 +148,10 @@ func (o *captureObjects) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureMaps struct {
-	Counters *ebpf.Map `ebpf:"counters"`
-	Events   *ebpf.Map `ebpf:"events"`
-	Ring     *ebpf.Map `ebpf:"ring"`
+	Counters  *ebpf.Map `ebpf:"counters"`
+	Events    *ebpf.Map `ebpf:"events"`
+	Ring      *ebpf.Map `ebpf:"ring"`
+	RingWoken *ebpf.Map `ebpf:"ring_woken"`
 }
 
 func (m *captureMaps) Close() error {
@@ -156,6 +159,7 @@ func (m *captureMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.Ring,
+		m.RingWoken,
 	)
 }
 

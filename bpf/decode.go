@@ -31,7 +31,7 @@ var ErrMalformed = errors.New("malformed sample")
 
 // Decode fills s from one raw sample: the header, then cap_len packet bytes,
 // and whatever follows them (the perf buffer pads a sample to 8 bytes; a
-// ring buffer record has the fixed size of its size class). s.Data aliases
+// ring buffer record has the fixed size of its size class, see capture.c). s.Data aliases
 // raw.
 func Decode(raw []byte, clock Clock, s *sample.Sample) error {
 	if len(raw) < HeaderSize {

@@ -77,6 +77,7 @@ type Collection struct {
 	wakeup    uint32
 	events    *ebpf.Map
 	ring      *ebpf.Map
+	ringWoken *ebpf.Map // the ring's consumer position at the last wake-up, shared by the programs
 	counters  *ebpf.Map
 	progs     []*ebpf.Program
 	filter    asm.Instructions // the filter expression, translated; nil for none
@@ -116,6 +117,9 @@ func NewCollection(opts ReaderOptions) (_ *Collection, err error) {
 	}
 	if c.counters, err = ebpf.NewMap(spec.Maps["counters"]); err != nil {
 		return nil, fmt.Errorf("create counters map: %w", permission(err))
+	}
+	if c.ringWoken, err = ebpf.NewMap(spec.Maps["ring_woken"]); err != nil {
+		return nil, fmt.Errorf("create wake-up map: %w", permission(err))
 	}
 	return c, nil
 }
@@ -232,7 +236,7 @@ func (c *Collection) load(id uint32, a sample.Attachment) (*ebpf.Program, error)
 	}
 	defer closeRing()
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
-		MapReplacements: map[string]*ebpf.Map{"events": c.events, "ring": ring, "counters": c.counters},
+		MapReplacements: map[string]*ebpf.Map{"events": c.events, "ring": ring, "counters": c.counters, "ring_woken": c.ringWoken},
 	})
 	if err != nil {
 		return nil, loadError(a.Hook, spec.Programs[name].Type, err)
@@ -273,6 +277,9 @@ func (c *Collection) Close() error {
 	}
 	if c.counters != nil {
 		c.counters.Close()
+	}
+	if c.ringWoken != nil {
+		c.ringWoken.Close()
 	}
 	return nil
 }

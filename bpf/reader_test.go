@@ -439,7 +439,7 @@ func memRing(raw []byte, copies int) (r *ring, rewind func(n int)) {
 		copy(data[i*recLen+ringHeaderSize:], raw)
 	}
 	var consumer, producer uint64
-	r = &ring{consumer: &consumer, producer: &producer, data: data, mask: size - 1, epoll: -1}
+	r = &ring{consumer: &consumer, producer: &producer, data: data, mask: size - 1}
 	return r, func(n int) {
 		r.pos, r.published, consumer, producer = 0, 0, 0, recLen*uint64(n)
 	}

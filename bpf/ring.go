@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -22,6 +23,15 @@ import (
 // it lies (the data pages are mapped twice, so a record is contiguous even
 // across the end of the ring) and publishes the consumer position once per
 // publishEvery bytes, and when a batch is done.
+//
+// It waits for the kernel's wake-up in Go's network poller (a duplicate of
+// the map's file descriptor, non-blocking, made an os.File), not in a
+// blocking epoll_wait of its own. A goroutine blocked in a system call
+// holds its P, so the runtime's monitor thread (sysmon) keeps polling every
+// 20 us to 10 ms, takes the P back after 10 ms, and polls every 20 us again
+// once the call returns: about 35 sleeps and wake-ups of its own per
+// wake-up of the reader. Parked in the poller, the reader holds no P, and
+// with every P idle the monitor sleeps.
 type ring struct {
 	consumerPage []byte // the consumer position, which we write
 	producerPage []byte // the producer position, then the data, mapped twice
@@ -31,10 +41,10 @@ type ring struct {
 	mask         uint64
 	pos          uint64 // our consumer position, published by publish
 	published    uint64
-	epoll        int
-	events       [1]unix.EpollEvent
-	deadline     time.Time // of next's wait
-	timedOut     bool      // next's wait reached the deadline
+	file         *os.File        // the map, in the runtime's poller
+	conn         syscall.RawConn // of file
+	deadline     time.Time       // of next's wait
+	timedOut     bool            // next's wait reached the deadline
 }
 
 // Ring record header bits (kernel/bpf/ringbuf.c).
@@ -49,7 +59,7 @@ const (
 func newRing(m *ebpf.Map) (r *ring, err error) {
 	size := int(m.MaxEntries())
 	page := os.Getpagesize()
-	r = &ring{epoll: -1, mask: uint64(size - 1)}
+	r = &ring{mask: uint64(size - 1)}
 	defer func() {
 		if err != nil {
 			r.close()
@@ -66,11 +76,21 @@ func newRing(m *ebpf.Map) (r *ring, err error) {
 	r.data = r.producerPage[page:]
 	r.pos = atomic.LoadUint64(r.consumer)
 	r.published = r.pos
-	if r.epoll, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("create epoll: %w", err)
+	// The poller takes the file descriptor it is given: give it a
+	// duplicate, which the map does not close, non-blocking, so that
+	// os.NewFile adds it to the poller (edge-triggered: it reports the
+	// kernel's wake-ups, each once, also one that comes while the reader
+	// is busy).
+	fd, err := unix.FcntlInt(uintptr(m.FD()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("watch ring buffer: %w", err)
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(m.FD())}
-	if err := unix.EpollCtl(r.epoll, unix.EPOLL_CTL_ADD, m.FD(), &ev); err != nil {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("watch ring buffer: %w", err)
+	}
+	r.file = os.NewFile(uintptr(fd), "ring buffer")
+	if r.conn, err = r.file.SyscallConn(); err != nil {
 		return nil, fmt.Errorf("watch ring buffer: %w", err)
 	}
 	return r, nil
@@ -136,29 +156,31 @@ func (r *ring) publish() {
 
 // wait blocks until the kernel signals new data or the deadline passes.
 func (r *ring) wait(deadline time.Time) error {
-	timeout := int(time.Until(deadline) / time.Millisecond)
-	if timeout <= 0 {
+	if !time.Now().Before(deadline) {
 		return os.ErrDeadlineExceeded
 	}
-	for {
-		n, err := unix.EpollWait(r.epoll, r.events[:], timeout)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("wait for ring buffer: %w", err)
-		}
-		if n == 0 {
-			return os.ErrDeadlineExceeded
-		}
-		return nil
+	if err := r.file.SetReadDeadline(deadline); err != nil {
+		return fmt.Errorf("wait for ring buffer: %w", err)
 	}
+	// Read calls the function, which says it is not done, waits until
+	// the poller reports the file readable (a wake-up since the last
+	// one was taken) or the deadline, and calls it again.
+	waited := false
+	err := r.conn.Read(func(uintptr) bool {
+		done := waited
+		waited = true
+		return done
+	})
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("wait for ring buffer: %w", err)
+	}
+	return err
 }
 
 func (r *ring) close() error {
-	if r.epoll >= 0 {
-		unix.Close(r.epoll)
-		r.epoll = -1
+	if r.file != nil {
+		r.file.Close()
+		r.file = nil
 	}
 	for _, m := range []*[]byte{&r.consumerPage, &r.producerPage} {
 		if *m != nil {

@@ -2,7 +2,7 @@
 # Installs with apt-get what lwtdump's build, tests and demo need, when it is
 # missing: iproute2 and ping for the testbed, tshark and the Wireshark tools
 # to check what lwtdump writes, clang, llvm and libbpf headers to rebuild the
-# eBPF object, tcpdump and iperf3 for the benchmark, qemu and a static
+# eBPF object, tcpdump, netsniff-ng and iperf3 for the benchmark, qemu and a static
 # busybox for the kernel matrix (scripts/vmtest.sh, which fetches its
 # kernels itself), zsh and man-db for the tests of the completion and the
 # man page.
@@ -28,6 +28,7 @@ else
 	[ -f /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
 	have tcpdump || need+=(tcpdump)
 	have iperf3 || need+=(iperf3)
+	have netsniff-ng || need+=(netsniff-ng)
 	have setpriv || need+=(util-linux)
 	have qemu-system-x86_64 || need+=(qemu-system-x86)
 	[[ $(ldd /bin/busybox 2>&1 || true) == *"not a dynamic"* ]] || need+=(busybox-static)

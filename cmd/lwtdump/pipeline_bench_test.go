@@ -1,13 +1,18 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/lwtdump/lwtdump/bpf"
 	"github.com/lwtdump/lwtdump/bpf/sample"
+	"github.com/lwtdump/lwtdump/rotate"
 	"github.com/lwtdump/lwtdump/writer"
 )
 
@@ -89,4 +94,52 @@ func udp6Packet(n int) []byte {
 // expects (and removes for LWT programs) in front of an IPv6 packet.
 func ethernetFrame(pkt []byte) []byte {
 	return append([]byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd}, pkt...)
+}
+
+// BenchmarkFileOutput measures what BenchmarkPipeline leaves out: the pcapng
+// blocks of 112-byte IPv6 UDP packets written into a file, as -w FILE does,
+// with the manifest's SHA-256 of every byte (manifest) and without
+// (no-manifest), for several sizes of the writer's buffer (the size of each
+// write). One op is one packet; the file is closed (and synced) with the
+// timer stopped.
+func BenchmarkFileOutput(b *testing.B) {
+	att := sample.Attachment{Hook: sample.HookXmit, Cookie: 0xbeef, Route: "2001:db8:20::/48", Dev: "r1_h2", Snaplen: bpf.MaxSnaplen}
+	for _, manifest := range []bool{true, false} {
+		for _, size := range []int{64 << 10, 256 << 10, writer.DefaultBufferSize} {
+			name := fmt.Sprintf("%s/buffer=%dKiB", map[bool]string{true: "manifest", false: "no-manifest"}[manifest], size>>10)
+			b.Run(name, func(b *testing.B) {
+				opts := rotate.Options{Path: filepath.Join(b.TempDir(), "out.pcapng")}
+				if manifest {
+					opts.Finished = func(rotate.File) {}
+				}
+				r, err := rotate.New(opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				w, err := writer.New(rotation{r}, writer.Options{Attachments: []sample.Attachment{att}, BufferSize: size})
+				if err != nil {
+					b.Fatal(err)
+				}
+				s := sample.Sample{Hook: sample.HookXmit, Cookie: 0xbeef, Ifindex: 3, CPU: 1, Protocol: 0x86dd,
+					Time: time.Now().UnixNano(), OrigLen: 112, Data: udp6Packet(64)}
+				b.ReportAllocs()
+				for b.Loop() {
+					s.Time++
+					if err := w.WriteSample(&s); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := w.Flush(time.Now()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if fi, err := os.Stat(r.Name()); err == nil {
+					b.ReportMetric(float64(fi.Size())/float64(b.N), "bytes/packet")
+				}
+				if err := errors.Join(w.Close(), r.Close()); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+	}
 }
