@@ -116,7 +116,7 @@ func BenchmarkFileOutput(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				w, err := writer.New(rotation{r}, writer.Options{Attachments: []sample.Attachment{att}, BufferSize: size})
+				w, err := writer.New(rotation{Rotator: r}, writer.Options{Attachments: []sample.Attachment{att}, BufferSize: size})
 				if err != nil {
 					b.Fatal(err)
 				}
