@@ -5,7 +5,7 @@
 # eBPF object, tcpdump, netsniff-ng and iperf3 for the benchmark, qemu and a static
 # busybox for the kernel matrix (scripts/vmtest.sh, which fetches its
 # kernels itself), zsh and man-db for the tests of the completion and the
-# man page.
+# man page, GNU time for the test of reading's memory.
 #
 # deps.sh routers installs the routing daemons of the router tests instead:
 # FRR (zebra, bgpd, vtysh) and BIRD 2. The tests run them in namespaces of
@@ -30,6 +30,7 @@ else
 	have iperf3 || need+=(iperf3)
 	have netsniff-ng || need+=(netsniff-ng)
 	have setpriv || need+=(util-linux)
+	[ -x /usr/bin/time ] || need+=(time)
 	have qemu-system-x86_64 || need+=(qemu-system-x86)
 	[[ $(ldd /bin/busybox 2>&1 || true) == *"not a dynamic"* ]] || need+=(busybox-static)
 	have depmod || need+=(kmod)
