@@ -155,7 +155,7 @@ static __noinline __u64 ring_wakeup(void)
 			return -1;                                                                   \
 		*rec = *hdr;                                                                         \
 		/* Stamped after the reservation, which is serialized: ring order is \
-		 * time order. */                                                    \
+		 * time order, but for a CPU stopped between the two. */            \
 		rec->ts_ns = bpf_ktime_get_ns();                                                     \
 		/* bpf_skb_load_bytes wants a length the verifier knows is 1 to    \
 		 * SIZE. 6.1's verifier learns no lower bound from caplen != 0, so \
