@@ -227,9 +227,15 @@ func parseWithAppFlags(args []string) error {
 	app.Setup()
 	noop := func(*cli.Context) error { return nil }
 	app.Action, app.Before = noop, nil
+	// urfave/cli's help command is one value shared by every app of the
+	// process, added to every command it has run, itself included: it is
+	// left as it is (it prints to the app's writer, io.Discard here).
 	var quiet func([]*cli.Command)
 	quiet = func(cmds []*cli.Command) {
 		for _, c := range cmds {
+			if c.Name == "help" {
+				continue
+			}
 			c.Action, c.Before = noop, nil
 			quiet(c.Subcommands)
 		}
