@@ -84,13 +84,7 @@ func echoTimes(t *testing.T, file string) map[string][]time.Time {
 	t.Helper()
 	times := map[string][]time.Time{}
 	for _, row := range tsharkFields(t, file, []string{"-Y", "icmp.type == 8 || icmpv6.type == 128"}, "frame.interface_name", "frame.time_epoch") {
-		sec, frac, _ := strings.Cut(row[1], ".")
-		s, err1 := strconv.ParseInt(sec, 10, 64)
-		ns, err2 := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
-		if err1 != nil || err2 != nil {
-			t.Fatalf("time %q", row[1])
-		}
-		times[row[0]] = append(times[row[0]], time.Unix(s, ns))
+		times[row[0]] = append(times[row[0]], epochTime(t, row[1]))
 	}
 	return times
 }

@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -291,6 +293,22 @@ func tsharkFields(t *testing.T, file string, extra []string, fields ...string) [
 		}
 	}
 	return rows
+}
+
+// epochTime parses tshark's frame.time_epoch, seconds with nanoseconds.
+func epochTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	sec, frac, _ := strings.Cut(s, ".")
+	secs, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		t.Fatalf("time %q: %v", s, err)
+	}
+	frac = (frac + "000000000")[:9]
+	ns, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil {
+		t.Fatalf("time %q: %v", s, err)
+	}
+	return time.Unix(secs, ns)
 }
 
 // capinfos runs capinfos with args on file and fails the test if it rejects the file.

@@ -4,7 +4,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -71,20 +70,4 @@ func TestTransportsWithTrafficOnTwoCPUs(t *testing.T) {
 			t.Logf("%d packets stamped before the packet before them in the ring, of another CPU", inverted)
 		})
 	}
-}
-
-// epochTime parses tshark's frame.time_epoch, seconds with nanoseconds.
-func epochTime(t *testing.T, s string) time.Time {
-	t.Helper()
-	sec, frac, _ := strings.Cut(s, ".")
-	secs, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil {
-		t.Fatalf("time %q: %v", s, err)
-	}
-	frac = (frac + "000000000")[:9]
-	ns, err := strconv.ParseInt(frac, 10, 64)
-	if err != nil {
-		t.Fatalf("time %q: %v", s, err)
-	}
-	return time.Unix(secs, ns)
 }
