@@ -99,7 +99,7 @@ func TestCheckUndo(t *testing.T) {
 		o := onNexthop(last.Of)
 		return &Change{Kind: Replaced, Original: o, Installed: o.request().withNexthopID(last.Nexthop.ID()), Nexthops: copies}
 	}
-	const min = NexthopIDMin
+	const first = NexthopIDMin
 	mpEncap := testMultipath().withPaths(pathsWithEncap(testMultipath().Paths(), Encap{Type: nl.LWTUNNEL_ENCAP_SEG6, Data: []byte{4, 0, 1, 0}}))
 	for _, tc := range []struct {
 		name string
@@ -135,26 +135,26 @@ func TestCheckUndo(t *testing.T) {
 		{"multipath", planReplaceRoute(testMultipath(), capture), ""},
 		{"multipath with an encap on the original's paths", planReplaceRoute(mpEncap, capture), "path 1 of the original has an encap (seg6)"},
 		{"multipath installed without capture", &Change{Kind: Replaced, Original: testMultipath(), Installed: testMultipath().request()}, "path 1 of the route installed carries no capture"},
-		{"on a nexthop copy", onCopies(nhCopy(min+1, 12, true)), ""},
-		{"on copies of a group", onCopies(nhCopy(min+1, 21, true), nhCopy(min+2, 22, true), group(min+3, 20, min+1, min+2)), ""},
+		{"on a nexthop copy", onCopies(nhCopy(first+1, 12, true)), ""},
+		{"on copies of a group", onCopies(nhCopy(first+1, 21, true), nhCopy(first+2, 22, true), group(first+3, 20, first+1, first+2)), ""},
 		{"a daemon's nexthop as the copy", onCopies(nhCopy(12, 12, true)), "nexthop 12 is not in the range of lwtdump's copies"},
-		{"a copy without capture", onCopies(nhCopy(min+1, 12, false)), "carries no capture"},
-		{"a copy of no nexthop", onCopies(nhCopy(min+1, 0, true)), "copies no nexthop"},
-		{"a group of other nexthops", onCopies(nhCopy(min+1, 21, true), group(min+3, 20, min+1, 22)), "holds other nexthops than lwtdump's copies"},
-		{"a group before its members", onCopies(group(min+3, 20, min+1), nhCopy(min+1, 21, true)), "is not the last copy"},
-		{"copies without their group", onCopies(nhCopy(min+1, 21, true), nhCopy(min+2, 22, true)), "several nexthop copies without a group"},
+		{"a copy without capture", onCopies(nhCopy(first+1, 12, false)), "carries no capture"},
+		{"a copy of no nexthop", onCopies(nhCopy(first+1, 0, true)), "copies no nexthop"},
+		{"a group of other nexthops", onCopies(nhCopy(first+1, 21, true), group(first+3, 20, first+1, 22)), "holds other nexthops than lwtdump's copies"},
+		{"a group before its members", onCopies(group(first+3, 20, first+1), nhCopy(first+1, 21, true)), "is not the last copy"},
+		{"copies without their group", onCopies(nhCopy(first+1, 21, true), nhCopy(first+2, 22, true)), "several nexthop copies without a group"},
 		{"installed on another nexthop", func() *Change {
-			c := onCopies(nhCopy(min+1, 12, true))
-			c.Installed = c.Installed.withNexthopID(min + 9)
+			c := onCopies(nhCopy(first+1, 12, true))
+			c.Installed = c.Installed.withNexthopID(first + 9)
 			return c
 		}(), "the route installed uses nexthop"},
 		{"original on another nexthop", func() *Change {
-			c := onCopies(nhCopy(min+1, 12, true))
+			c := onCopies(nhCopy(first+1, 12, true))
 			c.Original = onNexthop(13)
 			return c
 		}(), "the original uses nexthop 13, not 12"},
 		{"original with another metric on a nexthop", func() *Change {
-			c := onCopies(nhCopy(min+1, 12, true))
+			c := onCopies(nhCopy(first+1, 12, true))
 			c.Original = withAttr(c.Original, unix.RTA_PRIORITY, nl.Uint32Attr(50))
 			return c
 		}(), "more than the nexthop copy: RTA_PRIORITY"},
